@@ -1,0 +1,69 @@
+/* promc — exposition: Prometheus text 0.0.4 and OpenMetrics 1.0.0.
+ *
+ * Output is written in pieces to a caller-supplied sink, so a scrape of any size never needs one
+ * contiguous buffer.  Formatting does not depend on the C locale. */
+#ifndef PROMC_EXPOSE_H
+#define PROMC_EXPOSE_H
+
+#include <stdbool.h>
+#include <promc/registry.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum promc_format {
+    PROMC_FORMAT_TEXT = 0,       /* text/plain; version=0.0.4 */
+    PROMC_FORMAT_OPENMETRICS = 1 /* application/openmetrics-text; version=1.0.0 */
+} promc_format_t;
+
+/* Chooses a format from an HTTP Accept header: the acceptable media type with the highest q-value
+ * that we can write (ties: the order in the header); OpenMetrics without a version means 1.0.0;
+ * an unknown, protobuf-only, NULL or empty header gives PROMC_FORMAT_TEXT.
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API promc_format_t promc_format_negotiate(const char *accept);
+
+/* The Content-Type for a format, with version and charset (static storage).  Since: 0.1 */
+PROMC_API const char *promc_format_content_type(promc_format_t f);
+
+/* Whether an Accept-Encoding header accepts gzip (q > 0).  Since: 0.1 */
+PROMC_API bool promc_gzip_accepted(const char *accept_encoding);
+
+/* Receives output.  Returns 0 to go on, non-zero to abort (the write returns PROMC_ESINK). */
+typedef int (*promc_sink_fn)(void *ud, const void *data, size_t len);
+
+typedef struct promc_expose_opts {
+    promc_format_t format;
+    /* name[] filtering: only samples with one of these names ("x_total", "x_bucket", ...).
+     * NULL/0: everything. */
+    const char *const *names;
+    size_t name_count;
+    bool gzip;      /* compress the output (zlib, gzip wrapper) */
+    int gzip_level; /* 0: default (Z_DEFAULT_COMPRESSION is not 0; 0 here means "default") */
+} promc_expose_opts_t;
+
+/* Writes the registry to the sink.  Returns 0, PROMC_ESINK, PROMC_ENOMEM, PROMC_EZLIB or a custom
+ * collector's code.  opts NULL: text 0.0.4, everything, no gzip.
+ * Thread-safety: any thread, takes the registry lock only to copy its list; scrapes run
+ * concurrently with each other and with updates.  Since: 0.1 */
+PROMC_API int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts,
+                                   promc_sink_fn sink, void *ud);
+
+/* The same into one malloc'ed buffer (free() it, or with the allocator set by
+ * promc_set_allocator() the matching free).  *out is NUL-terminated (NUL not counted in *len).
+ * Returns as promc_registry_write().  Since: 0.1 */
+PROMC_API int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts,
+                                       char **out, size_t *len);
+
+/* Frees a buffer from promc_registry_write_buf().  Since: 0.1 */
+PROMC_API void promc_buf_free(char *buf);
+
+/* Formats a sample value as the exposition does ("+Inf", "-Inf", "NaN", "12.0", "1e+10",
+ * "1.6849306030837066e+09") into buf (at least 32 bytes); returns its length.
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API size_t promc_format_double(double v, char *buf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,270 @@
+/* promc — metrics: Counter, Gauge, Histogram, Summary, Info and Enum.
+ *
+ * A metric is created once (promc_counter_new() and friends) and joins a registry.  The handle a
+ * constructor returns is the metric itself: for a metric without label names it is also its only
+ * series, so promc_counter_inc(handle) counts.  For a metric with label names, resolve a child once
+ * with promc_counter_labels() and keep the child handle: every update on it is a single lock-free
+ * atomic step that never fails, allocates, locks or formats.
+ *
+ * Child handles stay valid until the metric is freed, even after promc_metric_remove() or
+ * promc_metric_clear() detached them (updates to a detached child are no longer exposed).
+ *
+ * Updates through the handle of a metric that has label names are accepted and never exposed, as
+ * no series stands for "no label values"; resolve a child instead. */
+#ifndef PROMC_METRIC_H
+#define PROMC_METRIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <promc/errors.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct promc_registry promc_registry_t;
+
+/* Any metric, whatever its type: what promc_metric_remove(), promc_registry_register() and the
+ * other type-independent calls take.  Each typed handle converts with promc_<type>_metric(). */
+typedef struct promc_metric promc_metric_t;
+
+typedef struct promc_counter promc_counter_t;
+typedef struct promc_gauge promc_gauge_t;
+typedef struct promc_histogram promc_histogram_t;
+typedef struct promc_summary promc_summary_t;
+typedef struct promc_info promc_info_t;
+typedef struct promc_enum promc_enum_t;
+
+typedef enum promc_type {
+    PROMC_COUNTER = 0,
+    PROMC_GAUGE = 1,
+    PROMC_HISTOGRAM = 2,
+    PROMC_SUMMARY = 3,
+    PROMC_INFO = 4,
+    PROMC_ENUM = 5, /* "stateset" in OpenMetrics */
+    PROMC_UNTYPED = 6 /* custom collectors only: "untyped" / "unknown" */
+} promc_type_t;
+
+/* A string with its length: label values may hold any bytes, NUL included. */
+typedef struct promc_str {
+    const char *ptr;
+    size_t len;
+} promc_str_t;
+
+/* promc_str_t of a string literal, length without the terminating NUL. */
+#define PROMC_STR(lit) ((promc_str_t){(lit), sizeof(lit) - 1})
+
+/* promc_str_t of a NUL-terminated string (NULL gives the empty string). */
+PROMC_API promc_str_t promc_str(const char *s);
+
+/* A label: name and value. */
+typedef struct promc_label {
+    promc_str_t name;
+    promc_str_t value;
+} promc_label_t;
+
+/* What every constructor reads.  Zero-initialise, then set what you need:
+ *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
+ * Strings are copied; none needs to outlive the call. */
+typedef struct promc_metric_opts {
+    const char *name;      /* required; "x_total" on a counter is exposed as x_total all the same */
+    const char *help;      /* required (may be ""); any UTF-8, escaped on output */
+    const char *ns;        /* optional namespace, joined as ns_subsystem_name */
+    const char *subsystem; /* optional */
+    const char *unit;      /* optional; appended as _unit unless the name already ends so */
+    const char *const *label_names; /* label_count names, validated and copied */
+    size_t label_count;
+    promc_registry_t *registry; /* NULL: the default registry */
+    int no_register;            /* non-zero: join no registry (register later, or expose none) */
+    /* Histogram: upper bounds, strictly increasing; +Inf is implied.  NULL: the default buckets
+     * .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10 +Inf. */
+    const double *buckets;
+    size_t bucket_count;
+    /* Enum: the states, the first being the initial one. */
+    const char *const *states;
+    size_t state_count;
+    /* Counter: number of cache-line cells an update is spread over, so that threads updating one
+     * series do not contend.  0: automatic (striped for a metric without labels, one cell for each
+     * child of a labelled metric, to keep children small).  Rounded up to a power of two, at most
+     * 64. */
+    unsigned stripes;
+} promc_metric_opts_t;
+
+/* ---- Construction and lifetime ----------------------------------------------------------------
+ * Each constructor validates the name (Prometheus rules: [a-zA-Z_:][a-zA-Z0-9_:]*), the label names
+ * ([a-zA-Z_][a-zA-Z0-9_]*, no "__" prefix, no "le" on a histogram, no "quantile" on a summary, no
+ * name twice), the unit and the type's own options, builds the metric and registers it.
+ * Returns 0 and sets *out, or a negative PROMC_E* code with *out untouched and nothing registered
+ * (PROMC_EDUPLICATE when the registry already exposes one of the names).
+ * Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_counter_new(promc_counter_t **out,
+                                                const promc_metric_opts_t *opts);
+PROMC_API PROMC_NODISCARD int promc_gauge_new(promc_gauge_t **out, const promc_metric_opts_t *opts);
+PROMC_API PROMC_NODISCARD int promc_histogram_new(promc_histogram_t **out,
+                                                  const promc_metric_opts_t *opts);
+PROMC_API PROMC_NODISCARD int promc_summary_new(promc_summary_t **out,
+                                                const promc_metric_opts_t *opts);
+PROMC_API PROMC_NODISCARD int promc_info_new(promc_info_t **out, const promc_metric_opts_t *opts);
+PROMC_API PROMC_NODISCARD int promc_enum_new(promc_enum_t **out, const promc_metric_opts_t *opts);
+
+/* The metric behind a typed handle (a child handle gives its metric).  Never NULL for a valid
+ * handle; NULL for NULL.  Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API promc_metric_t *promc_counter_metric(promc_counter_t *c);
+PROMC_API promc_metric_t *promc_gauge_metric(promc_gauge_t *g);
+PROMC_API promc_metric_t *promc_histogram_metric(promc_histogram_t *h);
+PROMC_API promc_metric_t *promc_summary_metric(promc_summary_t *s);
+PROMC_API promc_metric_t *promc_info_metric(promc_info_t *i);
+PROMC_API promc_metric_t *promc_enum_metric(promc_enum_t *e);
+
+/* Unregisters the metric from its registry (if any), then frees it with all its children; every
+ * handle to it and its children becomes invalid.  A scrape in progress keeps the metric alive
+ * until it finishes.  NULL is a no-op; a child handle is a no-op (free the metric).
+ * Thread-safety: any thread, takes the registry lock; no other thread may use the handles.
+ * Since: 0.1 */
+PROMC_API void promc_metric_free(promc_metric_t *m);
+PROMC_API void promc_counter_free(promc_counter_t *c);
+PROMC_API void promc_gauge_free(promc_gauge_t *g);
+PROMC_API void promc_histogram_free(promc_histogram_t *h);
+PROMC_API void promc_summary_free(promc_summary_t *s);
+PROMC_API void promc_info_free(promc_info_t *i);
+PROMC_API void promc_enum_free(promc_enum_t *e);
+
+/* The full exposed name (with namespace, subsystem and unit, without a counter's _total), its
+ * type, and its number of label names.  Borrowed, valid until promc_metric_free().
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API const char *promc_metric_name(const promc_metric_t *m);
+PROMC_API promc_type_t promc_metric_type(const promc_metric_t *m);
+PROMC_API size_t promc_metric_label_count(const promc_metric_t *m);
+
+/* ---- Children ---------------------------------------------------------------------------------
+ * Resolves the child for `n` label values (in the order of the label names), creating it at its
+ * zero value the first time.  Values are any bytes.  The child handle is valid until the metric is
+ * freed; keep it and update it directly.  Returns 0, PROMC_ENOLABELS (the metric has no label
+ * names), PROMC_ELABELCOUNT or PROMC_ENOMEM.
+ * Thread-safety: any thread, lock-free when the child exists; takes the metric's lock to create it.
+ * Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_counter_labels(promc_counter_t *c, const promc_str_t *values,
+                                                   size_t n, promc_counter_t **child);
+PROMC_API PROMC_NODISCARD int promc_gauge_labels(promc_gauge_t *g, const promc_str_t *values,
+                                                 size_t n, promc_gauge_t **child);
+PROMC_API PROMC_NODISCARD int promc_histogram_labels(promc_histogram_t *h,
+                                                     const promc_str_t *values, size_t n,
+                                                     promc_histogram_t **child);
+PROMC_API PROMC_NODISCARD int promc_summary_labels(promc_summary_t *s, const promc_str_t *values,
+                                                   size_t n, promc_summary_t **child);
+PROMC_API PROMC_NODISCARD int promc_info_labels(promc_info_t *i, const promc_str_t *values,
+                                                size_t n, promc_info_t **child);
+PROMC_API PROMC_NODISCARD int promc_enum_labels(promc_enum_t *e, const promc_str_t *values,
+                                                size_t n, promc_enum_t **child);
+
+/* Removes the child with these label values from the exposition (its handle stays valid,
+ * detached).  Returns 0, PROMC_ENOENT (no such child), PROMC_ENOLABELS or PROMC_ELABELCOUNT.
+ * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
+PROMC_API int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n);
+
+/* Removes every child.  Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
+PROMC_API void promc_metric_clear(promc_metric_t *m);
+
+/* ---- Counter ----------------------------------------------------------------------------------
+ * inc adds 1.  Thread-safety: any thread, lock-free; never fails.  Since: 0.1 */
+PROMC_API void promc_counter_inc(promc_counter_t *c);
+
+/* Adds `amount`.  Returns 0, or PROMC_ENEGATIVE for a negative or NaN amount (value unchanged).
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API int promc_counter_add(promc_counter_t *c, double amount);
+
+/* The current value (the sum of its cells).  Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API double promc_counter_value(const promc_counter_t *c);
+
+/* The C form of client_python's count_exceptions(): returns `rc` unchanged and counts it when it is
+ * negative (a failed call in the promc / libc convention):
+ *     return promc_counter_count_errors(failures, do_work());
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API int promc_counter_count_errors(promc_counter_t *c, int rc);
+
+/* ---- Gauge ------------------------------------------------------------------------------------
+ * Thread-safety: any thread, lock-free; never fail.  Since: 0.1 */
+PROMC_API void promc_gauge_inc(promc_gauge_t *g);
+PROMC_API void promc_gauge_dec(promc_gauge_t *g);
+PROMC_API void promc_gauge_add(promc_gauge_t *g, double amount);
+PROMC_API void promc_gauge_sub(promc_gauge_t *g, double amount);
+PROMC_API void promc_gauge_set(promc_gauge_t *g, double value);
+/* Sets the gauge to the current Unix time in seconds (CLOCK_REALTIME). */
+PROMC_API void promc_gauge_set_to_current_time(promc_gauge_t *g);
+PROMC_API double promc_gauge_value(const promc_gauge_t *g);
+
+/* ---- Histogram and Summary --------------------------------------------------------------------
+ * observe records one value: bucket count (value <= upper bound), _count and _sum.
+ * Thread-safety: any thread, lock-free; never fail.  Since: 0.1 */
+PROMC_API void promc_histogram_observe(promc_histogram_t *h, double value);
+PROMC_API void promc_summary_observe(promc_summary_t *s, double value);
+
+/* Observations so far and their sum.  Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API uint64_t promc_histogram_count(const promc_histogram_t *h);
+PROMC_API double promc_histogram_sum(const promc_histogram_t *h);
+PROMC_API uint64_t promc_summary_count(const promc_summary_t *s);
+PROMC_API double promc_summary_sum(const promc_summary_t *s);
+
+/* client_python's Histogram.DEFAULT_BUCKETS without +Inf: 14 bounds, static storage.
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API const double *promc_histogram_default_buckets(size_t *count);
+
+/* ---- Timing and in-progress helpers (the C form of .time() and .track_inprogress()) ------------
+ * A monotonic start time.  Thread-safety: async-signal-safe.  Since: 0.1 */
+typedef struct promc_timer {
+    int64_t start_ns;
+} promc_timer_t;
+PROMC_API promc_timer_t promc_timer_start(void);
+/* Seconds elapsed since the timer started (CLOCK_MONOTONIC).  Since: 0.1 */
+PROMC_API double promc_timer_elapsed(promc_timer_t t);
+
+/* Observe into a histogram or summary, or set a gauge to, the seconds since `t`.
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API void promc_histogram_observe_since(promc_histogram_t *h, promc_timer_t t);
+PROMC_API void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t);
+PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
+
+/* Time a block: PROMC_HISTOGRAM_TIME(h) { work(); }  — observes when the block is left normally
+ * (not through return, goto or longjmp out of it). */
+#define PROMC_HISTOGRAM_TIME(h)                                                                    \
+    for (promc_timer_t promc_t_ = promc_timer_start(), *promc_once_ = &promc_t_; promc_once_;      \
+         promc_histogram_observe_since((h), promc_t_), promc_once_ = NULL)
+#define PROMC_SUMMARY_TIME(s)                                                                      \
+    for (promc_timer_t promc_t_ = promc_timer_start(), *promc_once_ = &promc_t_; promc_once_;      \
+         promc_summary_observe_since((s), promc_t_), promc_once_ = NULL)
+#define PROMC_GAUGE_TIME(g)                                                                        \
+    for (promc_timer_t promc_t_ = promc_timer_start(), *promc_once_ = &promc_t_; promc_once_;      \
+         promc_gauge_set_since((g), promc_t_), promc_once_ = NULL)
+/* Track work in progress: the gauge goes up on entry and down when the block is left normally. */
+#define PROMC_GAUGE_TRACK_INPROGRESS(g)                                                            \
+    for (int promc_once_ = (promc_gauge_inc(g), 1); promc_once_;                                   \
+         promc_gauge_dec(g), promc_once_ = 0)
+
+/* ---- Info -------------------------------------------------------------------------------------
+ * Replaces the info labels (copied).  Names follow the label-name rules and must not repeat the
+ * metric's own label names.  Returns 0, PROMC_ELABELNAME, PROMC_ERESERVED, PROMC_EOVERLAP or
+ * PROMC_ENOMEM (the old labels kept).
+ * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
+PROMC_API int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n);
+
+/* ---- Enum -------------------------------------------------------------------------------------
+ * Selects a state by its index in opts.states.  Returns 0 or PROMC_ENOENT (index out of range).
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API int promc_enum_set(promc_enum_t *e, size_t state);
+/* Selects a state by name.  Returns 0 or PROMC_ENOENT.  Thread-safety: any thread, lock-free. */
+PROMC_API int promc_enum_set_state(promc_enum_t *e, const char *state);
+/* The index of the current state.  Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API size_t promc_enum_get(const promc_enum_t *e);
+
+/* ---- Allocator --------------------------------------------------------------------------------
+ * Replaces the allocator used for everything the library allocates from then on.  Call before any
+ * other promc call, or with every promc object freed.  NULL functions restore the C library's.
+ * Returns 0 or PROMC_EINVAL (some but not all functions given).
+ * Thread-safety: not thread-safe.  Since: 0.1 */
+PROMC_API int promc_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
+                                  void (*free_fn)(void *));
+
+#ifdef __cplusplus
+}
+#endif
+#endif

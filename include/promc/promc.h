@@ -1,0 +1,11 @@
+/* promc — Prometheus instrumentation for C.  The umbrella header: include this one. */
+#ifndef PROMC_H
+#define PROMC_H
+
+#include <promc/version.h>
+#include <promc/errors.h>
+#include <promc/metric.h>
+#include <promc/registry.h>
+#include <promc/expose.h>
+
+#endif

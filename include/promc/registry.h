@@ -1,0 +1,80 @@
+/* promc — registries and custom collectors.
+ *
+ * A registry holds metrics and custom collectors in registration order and exposes them together.
+ * Metrics join the default registry unless their options name another one (or ask for none). */
+#ifndef PROMC_REGISTRY_H
+#define PROMC_REGISTRY_H
+
+#include <stdbool.h>
+#include <promc/metric.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The default registry, created on first use; never freed by the caller.
+ * Returns NULL only when that first creation ran out of memory.
+ * Thread-safety: any thread, lock-free after the first call.  Since: 0.1 */
+PROMC_API promc_registry_t *promc_registry_default(void);
+
+/* A new empty registry.  Returns 0 or PROMC_ENOMEM.  Thread-safety: any thread.  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_registry_new(promc_registry_t **out);
+
+/* Frees the registry, unregistering (not freeing) what it holds.  NULL and the default registry are
+ * a no-op.  No scrape of it may be in progress.  Thread-safety: not thread-safe.  Since: 0.1 */
+PROMC_API void promc_registry_free(promc_registry_t *r);
+
+/* Registers a metric created with no_register (or unregistered since).  Returns 0,
+ * PROMC_EDUPLICATE (one of its names is taken), PROMC_ESTATE (already in a registry) or
+ * PROMC_ENOMEM.  Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
+PROMC_API int promc_registry_register(promc_registry_t *r, promc_metric_t *m);
+
+/* Removes a metric from its registry; it is no longer exposed and its names are free.  Returns 0
+ * or PROMC_ENOENT.  Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
+PROMC_API int promc_registry_unregister(promc_registry_t *r, promc_metric_t *m);
+
+/* Whether counters, histograms and summaries expose their _created sample (default: true, as
+ * client_python does).  Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API void promc_registry_set_created(promc_registry_t *r, bool enabled);
+
+/* ---- Custom collectors ------------------------------------------------------------------------
+ * A collector is a callback run at every scrape that emits families and their samples.  It runs on
+ * the scraping thread, possibly on several at once; it must not call into the registry that is
+ * scraping it. */
+typedef struct promc_emit promc_emit_t;
+typedef struct promc_collector promc_collector_t;
+
+/* Returns 0, or a negative code to abort the scrape (the code is passed up). */
+typedef int (*promc_collect_fn)(void *ud, promc_emit_t *e);
+
+/* Starts a family.  `name` is the family name as client_python's Metric takes it (a counter without
+ * _total; info without _info); `unit` may be NULL.  Returns 0 or a negative code (stop then).
+ * Thread-safety: the collecting thread only.  Since: 0.1 */
+PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
+                                promc_type_t type, const char *unit);
+
+/* Emits a sample of the current family: name = family name + suffix ("_total", "_bucket", "", ...),
+ * the labels (any order; written sorted by name) and the value.  Returns 0 or a negative code.
+ * Thread-safety: the collecting thread only.  Since: 0.1 */
+PROMC_API int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels,
+                                size_t n, double value);
+
+/* Creates a collector.  `names` lists the sample names it produces (for duplicate detection and
+ * name[] filtering; NULL/0 if unknown).  Strings copied.  Returns 0 or PROMC_ENOMEM/PROMC_EINVAL.
+ * Thread-safety: any thread.  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_collector_new(promc_collector_t **out, promc_collect_fn fn,
+                                                  void *ud, const char *const *names, size_t n);
+
+/* Unregisters (if registered) and frees a collector; NULL is a no-op.
+ * Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
+PROMC_API void promc_collector_free(promc_collector_t *c);
+
+/* Register / unregister a collector.  Returns as promc_registry_register().
+ * Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
+PROMC_API int promc_registry_register_collector(promc_registry_t *r, promc_collector_t *c);
+PROMC_API int promc_registry_unregister_collector(promc_registry_t *r, promc_collector_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
