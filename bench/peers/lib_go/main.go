@@ -1,0 +1,237 @@
+// Library micro-benchmarks L1-L6 for client_golang (Debian golang-github-prometheus-client-golang-dev),
+// the same workloads and inputs as bench/lib_promc.c, printing the same RESULT line.
+// Usage: bench_go WORKLOAD N
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+)
+
+const values = 1000
+const obsValues = 4096
+
+// statusKB reads one "Key: N kB" line of /proc/self/status.
+func statusKB(key string) int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		if strings.HasPrefix(line, key+":") {
+			fields := strings.Fields(line[len(key)+1:])
+			if len(fields) > 0 {
+				v, _ := strconv.ParseInt(fields[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return -1
+}
+
+// resetPeak resets VmHWM to the current RSS (Linux >= 4.0).
+func resetPeak() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+func result(w string, n int64, d time.Duration, ok bool) {
+	check := "WRONG"
+	if ok {
+		check = "ok"
+	}
+	ns := float64(d.Nanoseconds())
+	fmt.Printf("RESULT impl=client_golang workload=%s n=%d ns_op=%.3f ms=%.3f check=%s peak_rss_kb=%d\n",
+		w, n, ns/float64(n), ns/1e6, check, statusKB("VmHWM"))
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func newCounter(r *prometheus.Registry, name string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: "Benchmark counter."})
+	r.MustRegister(c)
+	return c
+}
+
+func newVec(r *prometheus.Registry, name string) *prometheus.CounterVec {
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Benchmark counter."}, []string{"id"})
+	r.MustRegister(v)
+	return v
+}
+
+func l1(n int64) {
+	c := newCounter(prometheus.NewRegistry(), "bench_l1")
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		c.Inc()
+	}
+	d := time.Since(t0)
+	result("L1", n, d, counterValue(c) == float64(n))
+}
+
+func l2(n int64) {
+	c := newCounter(prometheus.NewRegistry(), "bench_l2")
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := 0; g < 2; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(0); i < n; i++ {
+				c.Inc()
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	result("L2", 2*n, d, counterValue(c) == 2*float64(n))
+}
+
+func l3(n int64, kept bool) {
+	v := newVec(prometheus.NewRegistry(), "bench_l3")
+	vals := make([]string, values)
+	for i := range vals {
+		vals[i] = "v" + strconv.Itoa(i)
+	}
+	if kept {
+		c := v.WithLabelValues(vals[7])
+		t0 := time.Now()
+		for i := int64(0); i < n; i++ {
+			c.Inc()
+		}
+		d := time.Since(t0)
+		result("L3k", n, d, counterValue(c) == float64(n))
+		return
+	}
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		v.WithLabelValues(vals[i%values]).Inc()
+	}
+	d := time.Since(t0)
+	want := float64((n + values - 1) / values)
+	result("L3", n, d, counterValue(v.WithLabelValues(vals[0])) == want)
+}
+
+func l6(n int64) {
+	r := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bench_l6", Help: "Benchmark histogram.",
+		Buckets: []float64{.005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10}})
+	r.MustRegister(h)
+	v := make([]float64, obsValues)
+	for i := uint32(0); i < obsValues; i++ {
+		x := i * 2654435761
+		v[i] = 0.001 * math.Pow(10, 4*(float64(x)/4294967296.0))
+	}
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		h.Observe(v[i&(obsValues-1)])
+	}
+	d := time.Since(t0)
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		panic(err)
+	}
+	result("L6", n, d, m.GetHistogram().GetSampleCount() == uint64(n))
+}
+
+type countWriter struct{ bytes int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.bytes += int64(len(p))
+	return len(p), nil
+}
+
+func render(w string, n int64) {
+	rss0 := statusKB("VmRSS")
+	r := prometheus.NewRegistry()
+	v := newVec(r, "bench_render_total")
+	s0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		v.WithLabelValues(strconv.FormatInt(i, 10)).Inc()
+	}
+	setup := time.Since(s0)
+	// Return the setup's garbage to the OS so that RSS counts what the children hold.
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss1 := statusKB("VmRSS")
+	peakSetup := statusKB("VmHWM")
+	approx := "~"
+	if resetPeak() {
+		approx = ""
+	}
+
+	// What promhttp does for a scrape: Gather, then encode every family as text.
+	cw := &countWriter{}
+	t0 := time.Now()
+	mfs, err := r.Gather()
+	if err != nil {
+		panic(err)
+	}
+	enc := expfmt.NewEncoder(cw, expfmt.FmtText)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			panic(err)
+		}
+	}
+	d := time.Since(t0)
+	peakRender := statusKB("VmHWM")
+	peak := peakSetup
+	if peakRender > peak {
+		peak = peakRender
+	}
+	ns := float64(d.Nanoseconds())
+	fmt.Printf("RESULT impl=client_golang workload=%s n=%d ns_op=%.3f ms=%.3f check=ok peak_rss_kb=%d "+
+		"bytes=%d setup_ms=%.1f setup_kb=%d bytes_per_child=%.1f render_growth_kb=%s%d\n",
+		w, n, ns/float64(n), ns/1e6, peak, cw.bytes, float64(setup.Nanoseconds())/1e6, rss1-rss0,
+		float64(rss1-rss0)*1024/float64(n), approx, peakRender-rss1)
+	runtime.KeepAlive(mfs)
+}
+
+func main() {
+	if len(os.Args) != 3 {
+		fmt.Fprintln(os.Stderr, "usage: bench_go L1|L2|L3|L3k|L6|L4|L5 N")
+		os.Exit(2)
+	}
+	n, err := strconv.ParseInt(os.Args[2], 10, 64)
+	if err != nil || n <= 0 {
+		fmt.Fprintln(os.Stderr, "bench_go: N must be a positive integer")
+		os.Exit(2)
+	}
+	switch os.Args[1] {
+	case "L1":
+		l1(n)
+	case "L2":
+		l2(n)
+	case "L3":
+		l3(n, false)
+	case "L3k":
+		l3(n, true)
+	case "L6":
+		l6(n)
+	case "L4", "L5":
+		render(os.Args[1], n)
+	default:
+		fmt.Fprintf(os.Stderr, "bench_go: unknown workload %q\n", os.Args[1])
+		os.Exit(2)
+	}
+}
