@@ -1,8 +1,8 @@
 /* promc — error codes.
  *
- * Every fallible function returns int: 0 on success, a negative PROMC_E* code on failure.  Codes are
- * stable: a number is never reused for another meaning.  The library never prints, never aborts and
- * never exits; a refused call leaves every object as it was. */
+ * Every fallible function returns int: 0 on success, a negative PROMC_E* code on failure.  Codes
+ * are stable: a number is never reused for another meaning.  The library never prints, never aborts
+ * and never exits; a refused call leaves every object as it was. */
 #ifndef PROMC_ERRORS_H
 #define PROMC_ERRORS_H
 

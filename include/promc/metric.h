@@ -41,7 +41,7 @@ typedef enum promc_type {
     PROMC_HISTOGRAM = 2,
     PROMC_SUMMARY = 3,
     PROMC_INFO = 4,
-    PROMC_ENUM = 5, /* "stateset" in OpenMetrics */
+    PROMC_ENUM = 5,   /* "stateset" in OpenMetrics */
     PROMC_UNTYPED = 6 /* custom collectors only: "untyped" / "unknown" */
 } promc_type_t;
 

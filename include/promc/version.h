@@ -2,9 +2,9 @@
 #ifndef PROMC_VERSION_H
 #define PROMC_VERSION_H
 
-#define PROMC_VERSION_MAJOR 0
-#define PROMC_VERSION_MINOR 1
-#define PROMC_VERSION_PATCH 0
+#define PROMC_VERSION_MAJOR  0
+#define PROMC_VERSION_MINOR  1
+#define PROMC_VERSION_PATCH  0
 #define PROMC_VERSION_STRING "0.1.0"
 /* One integer that grows with every release: 0x00MMmmpp. */
 #define PROMC_VERSION_NUMBER                                                                       \

@@ -1,0 +1,92 @@
+/* The allocator hook: every allocation of the library goes through these, so that a test can make
+ * any one of them fail and check that the failure is reported and nothing leaks. */
+#include <stdlib.h>
+#include <string.h>
+#include <promc/expose.h>
+#include "common/common.h"
+
+static void *(*g_malloc)(size_t) = malloc;
+static void *(*g_realloc)(void *, size_t) = realloc;
+static void (*g_free)(void *) = free;
+
+int promc_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
+                        void (*free_fn)(void *))
+{
+    if (!malloc_fn && !realloc_fn && !free_fn) {
+        g_malloc = malloc;
+        g_realloc = realloc;
+        g_free = free;
+        return 0;
+    }
+    if (!malloc_fn || !realloc_fn || !free_fn)
+        return promc__err(PROMC_EINVAL, "promc_set_allocator: give all three functions or none");
+    g_malloc = malloc_fn;
+    g_realloc = realloc_fn;
+    g_free = free_fn;
+    return 0;
+}
+
+void *promc__malloc(size_t n)
+{
+    return g_malloc(n ? n : 1);
+}
+
+void *promc__calloc(size_t count, size_t size)
+{
+    if (size && count > SIZE_MAX / size)
+        return NULL;
+    void *p = promc__malloc(count * size);
+    if (p)
+        memset(p, 0, count * size);
+    return p;
+}
+
+void *promc__realloc(void *p, size_t n)
+{
+    return g_realloc(p, n ? n : 1);
+}
+
+void promc__free(void *p)
+{
+    if (p)
+        g_free(p);
+}
+
+void promc_buf_free(char *buf)
+{
+    promc__free(buf);
+}
+
+char *promc__strdup(const char *s)
+{
+    return promc__memdup(s, strlen(s) + 1);
+}
+
+void *promc__memdup(const void *p, size_t n)
+{
+    void *q = promc__malloc(n);
+    if (q && n)
+        memcpy(q, p, n);
+    return q;
+}
+
+/* Over-allocates and keeps the original pointer just below the aligned block, so that the hook
+ * needs no aligned_alloc of its own. */
+void *promc__malloc_aligned(size_t n, size_t align)
+{
+    if (n > SIZE_MAX - align - sizeof(void *))
+        return NULL;
+    char *raw = promc__malloc(n + align + sizeof(void *));
+    if (!raw)
+        return NULL;
+    uintptr_t start = (uintptr_t)(raw + sizeof(void *));
+    uintptr_t aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+    ((void **)aligned)[-1] = raw;
+    return (void *)aligned;
+}
+
+void promc__free_aligned(void *p)
+{
+    if (p)
+        promc__free(((void **)p)[-1]);
+}

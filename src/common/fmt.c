@@ -1,0 +1,147 @@
+/* Number formatting for the exposition formats, independent of the C locale.
+ *
+ * client_python writes a sample value as floatToGoString(v): Python's repr(v) (the shortest decimal
+ * that reads back as v, in fixed notation for decimal exponents -4..15 and scientific otherwise),
+ * except that a positive value of 1e6 or more written in fixed notation is rewritten in Go's
+ * scientific form, "1.6849306030837066e+09".  client_python 0.16 pads that exponent with a literal
+ * "0", giving "1e+010" from 1e10 up to 1e16; we write the exponent with two digits as Go does.
+ *
+ * The shortest digits come from the C library: the 15-significant-digit rounding of v reads back as
+ * v whenever any decimal of 15 or fewer digits does (DBL_DIG), and then it is that decimal padded
+ * with zeros; otherwise the correctly rounded 16 digits are tried, and 17 always read back.  The
+ * read-back string is built without a decimal point ("123e-2"), so strtod's locale does not matter,
+ * and the digits are taken from snprintf's output by skipping whatever decimal point the locale
+ * printed.  Integral values, the common case for counters, never reach snprintf. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "common/common.h"
+
+size_t promc__fmt_u64(uint64_t v, char *buf)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
+/* Shortest round-trip digits of a finite, non-zero |v|: writes them to digits (no trailing zeros,
+ * NUL-terminated) and returns the decimal exponent x with v = d.ddd × 10^x. */
+static int shortest_digits(double v, char digits[20])
+{
+    static const int precisions[] = {15, 16, 17};
+    char out[40];
+    int exp10 = 0;
+    size_t nd = 0;
+    for (size_t k = 0; k < 3; k++) {
+        int prec = precisions[k];
+        snprintf(out, sizeof out, "%.*e", prec - 1, v);
+        nd = 0;
+        const char *p = out;
+        while (*p && *p != 'e') {
+            if (*p >= '0' && *p <= '9')
+                digits[nd++] = *p;
+            p++;
+        }
+        exp10 = *p == 'e' ? atoi(p + 1) : 0;
+        while (nd > 1 && digits[nd - 1] == '0')
+            nd--;
+        digits[nd] = '\0';
+        if (prec == 17)
+            break;
+        char back[48];
+        snprintf(back, sizeof back, "%se%d", digits, exp10 - (int)(nd - 1));
+        if (strtod(back, NULL) == v)
+            break;
+    }
+    return exp10;
+}
+
+size_t promc__fmt_double(double v, char *buf)
+{
+    if (isnan(v)) {
+        memcpy(buf, "NaN", 4);
+        return 3;
+    }
+    if (isinf(v)) {
+        memcpy(buf, v > 0 ? "+Inf" : "-Inf", 5);
+        return 4;
+    }
+    char *o = buf;
+    if (v == 0) {
+        if (signbit(v))
+            *o++ = '-';
+        memcpy(o, "0.0", 4);
+        return (size_t)(o - buf) + 3;
+    }
+    char digits[20];
+    int x;
+    size_t nd;
+    double a = fabs(v);
+    if (a < 1e16 && a == floor(a)) {
+        /* Integral: the digits of the integer, without its trailing zeros. */
+        char tmp[24];
+        size_t n = promc__fmt_u64((uint64_t)a, tmp);
+        x = (int)n - 1;
+        nd = n;
+        while (nd > 1 && tmp[nd - 1] == '0')
+            nd--;
+        memcpy(digits, tmp, nd);
+        digits[nd] = '\0';
+    } else {
+        x = shortest_digits(a, digits);
+        nd = strlen(digits);
+    }
+    if (v < 0)
+        *o++ = '-';
+    if (v > 0 && x >= 6 && x < 16) {
+        /* Go's form for what Python would write as 1234567.0 and up. */
+        *o++ = digits[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, nd - 1);
+            o += nd - 1;
+        }
+        o += sprintf(o, "e+%02d", x);
+        return (size_t)(o - buf);
+    }
+    if (x >= -4 && x < 16) {
+        /* Python's fixed notation, always with a fractional part. */
+        if (x >= 0) {
+            for (int i = 0; i <= x; i++)
+                *o++ = (size_t)i < nd ? digits[i] : '0';
+            *o++ = '.';
+            if (nd > (size_t)x + 1) {
+                memcpy(o, digits + x + 1, nd - (size_t)x - 1);
+                o += nd - (size_t)x - 1;
+            } else {
+                *o++ = '0';
+            }
+        } else {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -x - 1; i++)
+                *o++ = '0';
+            memcpy(o, digits, nd);
+            o += nd;
+        }
+        *o = '\0';
+        return (size_t)(o - buf);
+    }
+    /* Python's scientific notation: "1e+16", "1.5e-05". */
+    *o++ = digits[0];
+    if (nd > 1) {
+        *o++ = '.';
+        memcpy(o, digits + 1, nd - 1);
+        o += nd - 1;
+    }
+    o += sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    return (size_t)(o - buf);
+}

@@ -1,0 +1,154 @@
+/* Content negotiation on the Accept header, and gzip on Accept-Encoding.
+ *
+ * Accept is a list of media ranges with parameters; the range with the highest q-value that we can
+ * serve wins, ties going to the earlier one.  We serve OpenMetrics 1.0.0 for
+ * application/openmetrics-text without a version or with 1.0.0 (and 0.0.1, its draft, which
+ * Prometheus still lists and whose text is the same), and text 0.0.4 for text/plain (no version or
+ * 0.0.4) and the wildcards.  Anything else - protobuf, an unknown version - is not ours to serve,
+ * and when nothing is, the answer is text 0.0.4, as every Prometheus understands it. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <promc/expose.h>
+
+typedef struct span {
+    const char *p;
+    size_t n;
+} span_t;
+
+static span_t trim(const char *p, size_t n)
+{
+    while (n && isspace((unsigned char)*p)) {
+        p++;
+        n--;
+    }
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    span_t s = {p, n};
+    return s;
+}
+
+static bool span_ieq(span_t s, const char *lit)
+{
+    size_t n = strlen(lit);
+    return s.n == n && strncasecmp(s.p, lit, n) == 0;
+}
+
+/* Parses a q-value ("0.5"); anything malformed counts as 0, so that a broken range is ignored. */
+static double parse_q(span_t v)
+{
+    if (!v.n || v.n > 5 || (v.p[0] != '0' && v.p[0] != '1'))
+        return 0;
+    double q = v.p[0] - '0';
+    if (v.n > 1) {
+        if (v.p[1] != '.')
+            return 0;
+        double scale = 0.1;
+        for (size_t i = 2; i < v.n; i++, scale /= 10) {
+            if (!isdigit((unsigned char)v.p[i]))
+                return 0;
+            q += (v.p[i] - '0') * scale;
+        }
+    }
+    return q > 1 ? 0 : q;
+}
+
+/* One media range: returns the format it asks for (or -1) and its q-value. */
+static int media_range(const char *p, size_t n, double *q)
+{
+    const char *semi = memchr(p, ';', n);
+    span_t type = trim(p, semi ? (size_t)(semi - p) : n);
+    span_t version = {NULL, 0};
+    *q = 1.0;
+    while (semi) {
+        const char *param = semi + 1;
+        size_t rest = n - (size_t)(param - p);
+        semi = memchr(param, ';', rest);
+        span_t kv = trim(param, semi ? (size_t)(semi - param) : rest);
+        const char *eq = memchr(kv.p, '=', kv.n);
+        if (!eq)
+            continue;
+        span_t k = trim(kv.p, (size_t)(eq - kv.p));
+        span_t v = trim(eq + 1, kv.n - (size_t)(eq + 1 - kv.p));
+        if (v.n >= 2 && v.p[0] == '"' && v.p[v.n - 1] == '"') {
+            v.p++;
+            v.n -= 2;
+        }
+        if (span_ieq(k, "q"))
+            *q = parse_q(v);
+        else if (span_ieq(k, "version"))
+            version = v;
+    }
+    if (span_ieq(type, "application/openmetrics-text")) {
+        if (!version.p || span_ieq(version, "1.0.0") || span_ieq(version, "0.0.1"))
+            return PROMC_FORMAT_OPENMETRICS;
+        return -1;
+    }
+    if (span_ieq(type, "text/plain")) {
+        if (!version.p || span_ieq(version, "0.0.4"))
+            return PROMC_FORMAT_TEXT;
+        return -1;
+    }
+    if (span_ieq(type, "*/*") || span_ieq(type, "text/*"))
+        return PROMC_FORMAT_TEXT;
+    if (span_ieq(type, "application/*"))
+        return PROMC_FORMAT_OPENMETRICS;
+    return -1;
+}
+
+promc_format_t promc_format_negotiate(const char *accept)
+{
+    if (!accept)
+        return PROMC_FORMAT_TEXT;
+    int best = -1;
+    double best_q = 0;
+    const char *p = accept;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        double q;
+        int f = media_range(p, n, &q);
+        if (f >= 0 && q > 0 && q > best_q) {
+            best = f;
+            best_q = q;
+        }
+        p += n + (comma ? 1 : 0);
+    }
+    return best < 0 ? PROMC_FORMAT_TEXT : (promc_format_t)best;
+}
+
+const char *promc_format_content_type(promc_format_t f)
+{
+    switch (f) {
+    case PROMC_FORMAT_OPENMETRICS:
+        return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case PROMC_FORMAT_TEXT:
+        return "text/plain; version=0.0.4; charset=utf-8";
+    }
+    return "text/plain; version=0.0.4; charset=utf-8";
+}
+
+bool promc_gzip_accepted(const char *accept_encoding)
+{
+    if (!accept_encoding)
+        return false;
+    const char *p = accept_encoding;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        double q;
+        const char *semi = memchr(p, ';', n);
+        span_t coding = trim(p, semi ? (size_t)(semi - p) : n);
+        q = 1.0;
+        if (semi) {
+            span_t kv = trim(semi + 1, n - (size_t)(semi + 1 - p));
+            if (kv.n > 2 && (kv.p[0] == 'q' || kv.p[0] == 'Q') && kv.p[1] == '=')
+                q = parse_q(trim(kv.p + 2, kv.n - 2));
+        }
+        if (q > 0 && (span_ieq(coding, "gzip") || span_ieq(coding, "x-gzip")))
+            return true;
+        p += n + (comma ? 1 : 0);
+    }
+    return false;
+}

@@ -1,0 +1,821 @@
+/* The exposition writers: Prometheus text 0.0.4 and OpenMetrics 1.0.0, byte for byte as
+ * client_python writes them for the same metrics (docs/exposition.md lists the deliberate
+ * differences).
+ *
+ * Output goes through a 64 KiB chunk buffer to the caller's sink (through zlib first when gzip is
+ * asked), so memory stays flat whatever the number of series.  Each child's labels are escaped and
+ * joined once into a scratch buffer, then every sample line of that child reuses them; a
+ * histogram's le label is spliced in at its sorted place.  Text 0.0.4 puts _created samples in a
+ * gauge family of their own after the main one, as client_python does: for our own metrics that is
+ * a second walk over the children, for custom collectors a side buffer. */
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include <promc/expose.h>
+#include "registry/registry_internal.h"
+
+#define CHUNK           (64 * 1024)
+#define WRITE_BUF_LIMIT ((size_t)1 << 32) /* promc_registry_write_buf's cap: 4 GiB */
+
+typedef struct writer {
+    promc_format_t fmt;
+    char *buf;
+    size_t len;
+    promc_sink_fn sink;
+    void *ud;
+    z_stream *z;
+    unsigned char *zout;
+    int err;
+    /* name[] filter: a small open-addressing set of names, or none. */
+    const char **filter;
+    size_t filter_mask;
+    /* scratch for one child's joined labels */
+    promc__strbuf_t lab;
+    size_t pre_end, post_start;
+} writer_t;
+
+/* ---- output ---------------------------------------------------------------------------------- */
+
+static void sink_out(writer_t *w, const void *p, size_t n)
+{
+    if (w->err || !n)
+        return;
+    if (w->sink(w->ud, p, n) != 0)
+        w->err = promc__err(PROMC_ESINK, "the sink refused %zu bytes", n);
+}
+
+static void z_pump(writer_t *w, const void *p, size_t n, int flush)
+{
+    z_stream *z = w->z;
+    z->next_in = (Bytef *)p;
+    z->avail_in = (uInt)n;
+    do {
+        z->next_out = w->zout;
+        z->avail_out = CHUNK;
+        int zr = deflate(z, flush);
+        if (zr == Z_STREAM_ERROR) {
+            w->err = promc__err(PROMC_EZLIB, "deflate failed");
+            return;
+        }
+        sink_out(w, w->zout, CHUNK - z->avail_out);
+    } while (!w->err && (z->avail_out == 0 || (flush == Z_FINISH && z->avail_in)));
+}
+
+static void flush_buf(writer_t *w)
+{
+    if (w->len && !w->err) {
+        if (w->z)
+            z_pump(w, w->buf, w->len, Z_NO_FLUSH);
+        else
+            sink_out(w, w->buf, w->len);
+    }
+    w->len = 0;
+}
+
+static inline void put(writer_t *w, const void *p, size_t n)
+{
+    if (w->len + n > CHUNK) {
+        flush_buf(w);
+        if (n > CHUNK) {
+            if (w->z)
+                z_pump(w, p, n, Z_NO_FLUSH);
+            else
+                sink_out(w, p, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static inline void put_s(writer_t *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+static inline void put_c(writer_t *w, char c)
+{
+    if (w->len == CHUNK)
+        flush_buf(w);
+    w->buf[w->len++] = c;
+}
+
+static inline void put_double(writer_t *w, double v)
+{
+    char tmp[40];
+    size_t n = promc__fmt_double(v, tmp);
+    put(w, tmp, n);
+}
+
+/* Escapes backslash, newline and (if quotes) the double quote, as both formats want in label
+ * values, and OpenMetrics in HELP too. */
+static int escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        const char *rep = NULL;
+        if (c == '\\')
+            rep = "\\\\";
+        else if (c == '\n')
+            rep = "\\n";
+        else if (c == '"' && quotes)
+            rep = "\\\"";
+        if (!rep)
+            continue;
+        if (promc__strbuf_append(b, p + start, i - start) || promc__strbuf_append(b, rep, 2))
+            return PROMC_ENOMEM;
+        start = i + 1;
+    }
+    return promc__strbuf_append(b, p + start, n - start);
+}
+
+static void put_escaped(writer_t *w, const char *p, size_t n, bool quotes)
+{
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        const char *rep = NULL;
+        if (c == '\\')
+            rep = "\\\\";
+        else if (c == '\n')
+            rep = "\\n";
+        else if (c == '"' && quotes)
+            rep = "\\\"";
+        if (!rep)
+            continue;
+        put(w, p + start, i - start);
+        put(w, rep, 2);
+        start = i + 1;
+    }
+    put(w, p + start, n - start);
+}
+
+/* ---- name[] filter --------------------------------------------------------------------------- */
+
+static int filter_init(writer_t *w, const char *const *names, size_t n)
+{
+    if (!n)
+        return 0;
+    size_t cap = 8;
+    while (cap < n * 2)
+        cap *= 2;
+    w->filter = promc__calloc(cap, sizeof(char *));
+    if (!w->filter)
+        return promc__err(PROMC_ENOMEM, "name filter");
+    w->filter_mask = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!names[i])
+            continue;
+        size_t j = promc__hash_bytes(names[i], strlen(names[i]), 7) & w->filter_mask;
+        while (w->filter[j] && strcmp(w->filter[j], names[i]) != 0)
+            j = (j + 1) & w->filter_mask;
+        w->filter[j] = names[i];
+    }
+    return 0;
+}
+
+static bool allowed(const writer_t *w, const char *name, const char *suffix)
+{
+    if (!w->filter)
+        return true;
+    char full[512];
+    size_t a = strlen(name), b = strlen(suffix);
+    if (a + b >= sizeof full)
+        return false;
+    memcpy(full, name, a);
+    memcpy(full + a, suffix, b + 1);
+    size_t j = promc__hash_bytes(full, a + b, 7) & w->filter_mask;
+    while (w->filter[j]) {
+        if (strcmp(w->filter[j], full) == 0)
+            return true;
+        j = (j + 1) & w->filter_mask;
+    }
+    return false;
+}
+
+/* ---- headers --------------------------------------------------------------------------------- */
+
+static const char *om_type(promc_type_t t)
+{
+    switch (t) {
+    case PROMC_COUNTER:
+        return "counter";
+    case PROMC_GAUGE:
+        return "gauge";
+    case PROMC_HISTOGRAM:
+        return "histogram";
+    case PROMC_SUMMARY:
+        return "summary";
+    case PROMC_INFO:
+        return "info";
+    case PROMC_ENUM:
+        return "stateset";
+    case PROMC_UNTYPED:
+        return "unknown";
+    }
+    return "unknown";
+}
+
+/* The family header: in text 0.0.4 a counter's family is name_total and an info's name_info, an
+ * info and an enum are gauges; in OpenMetrics the bare name, the real type, and the unit. */
+static void put_header(writer_t *w, const char *name, const char *help, promc_type_t type,
+                       const char *unit)
+{
+    bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
+    const char *suffix = "";
+    const char *tname = om_type(type);
+    if (!om) {
+        switch (type) {
+        case PROMC_COUNTER:
+            suffix = "_total";
+            break;
+        case PROMC_INFO:
+            suffix = "_info";
+            tname = "gauge";
+            break;
+        case PROMC_ENUM:
+            tname = "gauge";
+            break;
+        case PROMC_UNTYPED:
+            tname = "untyped";
+            break;
+        case PROMC_GAUGE:
+        case PROMC_HISTOGRAM:
+        case PROMC_SUMMARY:
+            break;
+        }
+    }
+    put(w, "# HELP ", 7);
+    put_s(w, name);
+    put_s(w, suffix);
+    put_c(w, ' ');
+    put_escaped(w, help, strlen(help), om);
+    put(w, "\n# TYPE ", 8);
+    put_s(w, name);
+    put_s(w, suffix);
+    put_c(w, ' ');
+    put_s(w, tname);
+    put_c(w, '\n');
+    if (om && unit && unit[0]) {
+        put(w, "# UNIT ", 7);
+        put_s(w, name);
+        put_c(w, ' ');
+        put_s(w, unit);
+        put_c(w, '\n');
+    }
+}
+
+/* Text 0.0.4's separate family for _created samples. */
+static void put_created_header(writer_t *w, const char *name, const char *help)
+{
+    put(w, "# HELP ", 7);
+    put_s(w, name);
+    put(w, "_created ", 9);
+    put_escaped(w, help, strlen(help), false);
+    put(w, "\n# TYPE ", 8);
+    put_s(w, name);
+    put(w, "_created gauge\n", 15);
+}
+
+/* ---- one child's labels ---------------------------------------------------------------------- */
+
+static int append_pair(promc__strbuf_t *b, const char *name, size_t nlen, const char *v,
+                       size_t vlen)
+{
+    if (b->len && promc__strbuf_append(b, ",", 1))
+        return PROMC_ENOMEM;
+    if (promc__strbuf_append(b, name, nlen) || promc__strbuf_append(b, "=\"", 2) ||
+        escape_into(b, v, vlen, true) || promc__strbuf_append(b, "\"", 1))
+        return PROMC_ENOMEM;
+    return 0;
+}
+
+/* Joins the child's labels, sorted by name, into w->lab, and notes where the extra label of the
+ * metric (le, or an enum's own name) goes: between pre_end and post_start. */
+static int join_labels(writer_t *w, const promc_metric_t *m, const promc__series_t *s)
+{
+    promc__strbuf_t *b = &w->lab;
+    b->len = 0;
+    w->pre_end = w->post_start = 0;
+    for (size_t k = 0; k < m->label_count; k++) {
+        if (k == m->extra_pos)
+            w->pre_end = b->len;
+        size_t i = m->label_order[k];
+        const char *ln = m->label_names[i];
+        if (append_pair(b, ln, strlen(ln), s->values[i].ptr, s->values[i].len))
+            return promc__err(PROMC_ENOMEM, "labels");
+    }
+    if (m->extra_pos >= m->label_count) {
+        w->pre_end = w->post_start = b->len;
+    } else {
+        /* The pair at extra_pos starts right after pre_end (and its comma). */
+        w->post_start = w->pre_end ? w->pre_end + 1 : 0;
+    }
+    return 0;
+}
+
+/* Info: the metric's labels merged with the info labels, both sorted. */
+static int join_info_labels(writer_t *w, const promc_metric_t *m, const promc__series_t *s,
+                            const promc__info_labels_t *il)
+{
+    promc__strbuf_t *b = &w->lab;
+    b->len = 0;
+    size_t k = 0, j = 0, nj = il ? il->n : 0;
+    while (k < m->label_count || j < nj) {
+        bool take_metric;
+        if (k >= m->label_count)
+            take_metric = false;
+        else if (j >= nj)
+            take_metric = true;
+        else {
+            const char *a = m->label_names[m->label_order[k]];
+            const promc_str_t *bn = &il->labels[j].name;
+            size_t al = strlen(a), n = al < bn->len ? al : bn->len;
+            int c = memcmp(a, bn->ptr, n);
+            take_metric = c < 0 || (c == 0 && al < bn->len);
+        }
+        int rc;
+        if (take_metric) {
+            size_t i = m->label_order[k++];
+            rc = append_pair(b, m->label_names[i], strlen(m->label_names[i]), s->values[i].ptr,
+                             s->values[i].len);
+        } else {
+            const promc_label_t *l = &il->labels[j++];
+            rc = append_pair(b, l->name.ptr, l->name.len, l->value.ptr, l->value.len);
+        }
+        if (rc)
+            return promc__err(PROMC_ENOMEM, "labels");
+    }
+    w->pre_end = w->post_start = b->len;
+    return 0;
+}
+
+/* One sample line: name+suffix, the joined labels (with the extra label if given), the value. */
+static void put_line(writer_t *w, const char *name, const char *suffix, const char *extra_name,
+                     const char *extra_value, size_t extra_len, double value)
+{
+    put_s(w, name);
+    put_s(w, suffix);
+    const promc__strbuf_t *b = &w->lab;
+    if (extra_name) {
+        put_c(w, '{');
+        put(w, b->data, w->pre_end);
+        if (w->pre_end)
+            put_c(w, ',');
+        put_s(w, extra_name);
+        put(w, "=\"", 2);
+        put_escaped(w, extra_value, extra_len, true);
+        put_c(w, '"');
+        if (w->post_start < b->len) {
+            put_c(w, ',');
+            put(w, b->data + w->post_start, b->len - w->post_start);
+        }
+        put_c(w, '}');
+    } else if (b->len) {
+        put_c(w, '{');
+        put(w, b->data, b->len);
+        put_c(w, '}');
+    }
+    put_c(w, ' ');
+    put_double(w, value);
+    put_c(w, '\n');
+}
+
+/* ---- our own metrics ------------------------------------------------------------------------- */
+
+enum {
+    S_TOTAL = 1 << 0,
+    S_CREATED = 1 << 1,
+    S_BUCKET = 1 << 2,
+    S_COUNT = 1 << 3,
+    S_SUM = 1 << 4,
+    S_PLAIN = 1 << 5,
+    S_INFO = 1 << 6
+};
+
+/* Which samples the metric writes, after the name[] filter. */
+static unsigned sample_mask(const writer_t *w, const promc_metric_t *m, bool created)
+{
+    unsigned mask = 0;
+    switch (m->type) {
+    case PROMC_COUNTER:
+        mask = S_TOTAL | (created ? S_CREATED : 0);
+        break;
+    case PROMC_HISTOGRAM:
+        mask = S_BUCKET | S_COUNT | (m->bounds[0] >= 0 ? S_SUM : 0) | (created ? S_CREATED : 0);
+        break;
+    case PROMC_SUMMARY:
+        mask = S_COUNT | S_SUM | (created ? S_CREATED : 0);
+        break;
+    case PROMC_INFO:
+        mask = S_INFO;
+        break;
+    case PROMC_GAUGE:
+    case PROMC_ENUM:
+    case PROMC_UNTYPED:
+        mask = S_PLAIN;
+        break;
+    }
+    if (!w->filter)
+        return mask;
+    static const struct {
+        unsigned bit;
+        const char *suffix;
+    } sfx[] = {{S_TOTAL, "_total"}, {S_CREATED, "_created"}, {S_BUCKET, "_bucket"},
+               {S_COUNT, "_count"}, {S_SUM, "_sum"},         {S_PLAIN, ""},
+               {S_INFO, "_info"}};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++)
+        if ((mask & sfx[i].bit) && !allowed(w, m->name, sfx[i].suffix))
+            mask &= ~sfx[i].bit;
+    return mask;
+}
+
+static int child_samples(writer_t *w, const promc_metric_t *m, const promc__series_t *s,
+                         unsigned mask, bool om)
+{
+    const char *name = m->name;
+    switch (m->type) {
+    case PROMC_COUNTER:
+        if (mask & S_TOTAL)
+            put_line(w, name, "_total", NULL, NULL, 0,
+                     promc__counter_get((const struct promc_counter *)s));
+        if (om && (mask & S_CREATED))
+            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+        break;
+    case PROMC_GAUGE:
+        put_line(w, name, "", NULL, NULL, 0, promc_gauge_value((const promc_gauge_t *)s));
+        break;
+    case PROMC_HISTOGRAM: {
+        const promc_histogram_t *h = (const promc_histogram_t *)s;
+        /* Read the counts once, so _count equals the +Inf bucket. */
+        uint64_t acc = 0;
+        for (size_t i = 0; i < m->bound_count; i++) {
+            acc += atomic_load_explicit(&((promc_histogram_t *)h)->counts[i], memory_order_relaxed);
+            if (mask & S_BUCKET)
+                put_line(w, name, "_bucket", "le", m->bound_text[i], strlen(m->bound_text[i]),
+                         (double)acc);
+        }
+        if (mask & S_COUNT)
+            put_line(w, name, "_count", NULL, NULL, 0, (double)acc);
+        if (mask & S_SUM)
+            put_line(w, name, "_sum", NULL, NULL, 0, promc_histogram_sum(h));
+        if (om && (mask & S_CREATED))
+            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+        break;
+    }
+    case PROMC_SUMMARY: {
+        const promc_summary_t *x = (const promc_summary_t *)s;
+        if (mask & S_COUNT)
+            put_line(w, name, "_count", NULL, NULL, 0, (double)promc_summary_count(x));
+        if (mask & S_SUM)
+            put_line(w, name, "_sum", NULL, NULL, 0, promc_summary_sum(x));
+        if (om && (mask & S_CREATED))
+            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+        break;
+    }
+    case PROMC_INFO:
+        put_line(w, name, "_info", NULL, NULL, 0, 1.0);
+        break;
+    case PROMC_ENUM: {
+        size_t cur = promc_enum_get((const promc_enum_t *)s);
+        for (size_t i = 0; i < m->state_count; i++)
+            put_line(w, name, "", name, m->states[i], strlen(m->states[i]), i == cur ? 1.0 : 0.0);
+        break;
+    }
+    case PROMC_UNTYPED:
+        break;
+    }
+    return w->err;
+}
+
+static int prepare_labels(writer_t *w, promc_metric_t *m, promc__series_t *s)
+{
+    if (m->type == PROMC_INFO)
+        return join_info_labels(w, m, s, ((struct promc_info *)s)->labels);
+    if (m->label_count == 0) {
+        w->lab.len = w->pre_end = w->post_start = 0;
+        return 0;
+    }
+    return join_labels(w, m, s);
+}
+
+static int write_metric(writer_t *w, promc_metric_t *m, bool created)
+{
+    bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
+    unsigned mask = sample_mask(w, m, created);
+    promc__series_t *head = atomic_load_explicit(&m->head, memory_order_acquire);
+    /* With a filter, a metric none of whose samples pass, or that has no child, is left out
+     * whole, as client_python's restricted registry does. */
+    if (w->filter && (!mask || !head))
+        return 0;
+    /* Info labels are replaced under the metric's lock: hold it while reading them. */
+    bool locked = m->type == PROMC_INFO;
+    if (locked)
+        pthread_mutex_lock(&m->lock);
+    put_header(w, m->name, m->help, m->type, m->unit);
+    int rc = 0;
+    for (promc__series_t *s = head; s && !rc;
+         s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        rc = prepare_labels(w, m, s);
+        if (!rc)
+            rc = child_samples(w, m, s, mask, om);
+    }
+    if (!om && !rc && (mask & S_CREATED) && head) {
+        put_created_header(w, m->name, m->help);
+        for (promc__series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s && !rc;
+             s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+            rc = prepare_labels(w, m, s);
+            if (!rc)
+                put_line(w, m->name, "_created", NULL, NULL, 0, s->created);
+        }
+    }
+    if (locked)
+        pthread_mutex_unlock(&m->lock);
+    return rc ? rc : w->err;
+}
+
+/* ---- custom collectors ----------------------------------------------------------------------- */
+
+struct promc_emit {
+    writer_t *w;
+    bool open;
+    bool header_done;
+    promc_type_t type;
+    promc__strbuf_t name, help, unit;
+    promc__strbuf_t side; /* text 0.0.4: this family's _created lines */
+    writer_t side_w;      /* writes into `side` through a memory sink */
+};
+
+static int side_sink(void *ud, const void *p, size_t n)
+{
+    return promc__strbuf_append(ud, p, n) ? -1 : 0;
+}
+
+static int set_str(promc__strbuf_t *b, const char *s)
+{
+    b->len = 0;
+    if (promc__strbuf_append(b, s, strlen(s) + 1))
+        return PROMC_ENOMEM;
+    b->len--;
+    return 0;
+}
+
+static void emit_header(promc_emit_t *e)
+{
+    if (!e->header_done) {
+        put_header(e->w, e->name.data, e->help.data, e->type, e->unit.data);
+        e->header_done = true;
+    }
+}
+
+/* Closes the current family: its header if nothing forced it yet (unfiltered), then text 0.0.4's
+ * _created family from the side buffer. */
+static int emit_close(promc_emit_t *e)
+{
+    if (!e->open)
+        return 0;
+    e->open = false;
+    if (!e->w->filter)
+        emit_header(e);
+    flush_buf(&e->side_w);
+    if (e->side.len) {
+        put_created_header(e->w, e->name.data, e->help.data);
+        put(e->w, e->side.data, e->side.len);
+        e->side.len = 0;
+    }
+    return e->w->err ? e->w->err : e->side_w.err;
+}
+
+int promc_emit_family(promc_emit_t *e, const char *name, const char *help, promc_type_t type,
+                      const char *unit)
+{
+    if (!e || !name)
+        return promc__err(PROMC_EINVAL, "promc_emit_family: NULL argument");
+    int rc = emit_close(e);
+    if (rc)
+        return rc;
+    if (!name[0])
+        return promc__err(PROMC_ENAME, "collector family with an empty name");
+    for (const char *p = name; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+                  (p > name && c >= '0' && c <= '9');
+        if (!ok)
+            return promc__err(PROMC_ENAME, "collector family '%.100s': invalid name", name);
+    }
+    if ((unsigned)type > PROMC_UNTYPED)
+        return promc__err(PROMC_EINVAL, "collector family '%.100s': invalid type", name);
+    if (set_str(&e->name, name) || set_str(&e->help, help ? help : "") ||
+        set_str(&e->unit, unit ? unit : ""))
+        return promc__err(PROMC_ENOMEM, "collector family");
+    e->type = type;
+    e->open = true;
+    e->header_done = false;
+    return 0;
+}
+
+static int cmp_label_ptr(const void *a, const void *b)
+{
+    const promc_label_t *x = *(const promc_label_t *const *)a,
+                        *y = *(const promc_label_t *const *)b;
+    size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
+    int c = memcmp(x->name.ptr, y->name.ptr, n);
+    return c ? c : (x->name.len > y->name.len) - (x->name.len < y->name.len);
+}
+
+int promc__check_label_name(const char *name, size_t len);
+
+int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels, size_t n,
+                      double value)
+{
+    if (!e || !e->open)
+        return promc__err(PROMC_ESTATE, "promc_emit_sample before promc_emit_family");
+    if (n && !labels)
+        return promc__err(PROMC_EINVAL, "promc_emit_sample: NULL labels");
+    suffix = suffix ? suffix : "";
+    writer_t *w = e->w;
+    if (!allowed(w, e->name.data, suffix))
+        return 0;
+    const promc_label_t *stack[16];
+    const promc_label_t **sorted = n <= 16 ? stack : promc__malloc(n * sizeof *sorted);
+    if (!sorted)
+        return promc__err(PROMC_ENOMEM, "labels");
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        sorted[i] = &labels[i];
+        if ((!labels[i].value.ptr && labels[i].value.len) || !labels[i].name.ptr)
+            rc = promc__err(PROMC_EINVAL, "promc_emit_sample: label %zu is NULL", i);
+        else
+            rc = promc__check_label_name(labels[i].name.ptr, labels[i].name.len);
+    }
+    if (!rc) {
+        qsort(sorted, n, sizeof *sorted, cmp_label_ptr);
+        promc__strbuf_t *b = &w->lab;
+        b->len = 0;
+        for (size_t i = 0; i < n && !rc; i++)
+            if (append_pair(b, sorted[i]->name.ptr, sorted[i]->name.len, sorted[i]->value.ptr,
+                            sorted[i]->value.len))
+                rc = promc__err(PROMC_ENOMEM, "labels");
+        w->pre_end = w->post_start = b->len;
+    }
+    if (sorted != stack)
+        promc__free((void *)sorted);
+    if (rc)
+        return rc;
+    emit_header(e);
+    bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
+    bool side = !om && (strcmp(suffix, "_created") == 0 || strcmp(suffix, "_gsum") == 0 ||
+                        strcmp(suffix, "_gcount") == 0);
+    if (side) {
+        /* The side writer shares the label scratch of the main one. */
+        e->side_w.lab = w->lab;
+        put_line(&e->side_w, e->name.data, suffix, NULL, NULL, 0, value);
+        w->lab = e->side_w.lab;
+        return e->side_w.err;
+    }
+    put_line(w, e->name.data, suffix, NULL, NULL, 0, value);
+    return w->err;
+}
+
+static int write_collector(writer_t *w, promc_collector_t *c)
+{
+    promc_emit_t e;
+    memset(&e, 0, sizeof e);
+    e.w = w;
+    promc__strbuf_init(&e.name, 4096);
+    promc__strbuf_init(&e.help, 1 << 20);
+    promc__strbuf_init(&e.unit, 4096);
+    promc__strbuf_init(&e.side, (size_t)1 << 30);
+    e.side_w.fmt = w->fmt;
+    e.side_w.sink = side_sink;
+    e.side_w.ud = &e.side;
+    char *sbuf = promc__malloc(CHUNK);
+    int rc = sbuf ? 0 : promc__err(PROMC_ENOMEM, "collector buffer");
+    e.side_w.buf = sbuf;
+    if (!rc) {
+        rc = c->fn(c->ud, &e);
+        if (rc > 0)
+            rc = PROMC_ECOLLECT;
+        int rc2 = emit_close(&e);
+        if (!rc)
+            rc = rc2;
+    }
+    promc__free(sbuf);
+    promc__strbuf_destroy(&e.name);
+    promc__strbuf_destroy(&e.help);
+    promc__strbuf_destroy(&e.unit);
+    promc__strbuf_destroy(&e.side);
+    return rc ? rc : w->err;
+}
+
+/* ---- the whole registry ---------------------------------------------------------------------- */
+
+int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                         void *ud)
+{
+    static const promc_expose_opts_t defaults = {PROMC_FORMAT_TEXT, NULL, 0, false, 0};
+    if (!r || !sink)
+        return promc__err(PROMC_EINVAL, "promc_registry_write: NULL argument");
+    if (!opts)
+        opts = &defaults;
+    if (opts->format != PROMC_FORMAT_TEXT && opts->format != PROMC_FORMAT_OPENMETRICS)
+        return promc__err(PROMC_EINVAL, "unknown format %d", (int)opts->format);
+    if (opts->name_count && !opts->names)
+        return promc__err(PROMC_EINVAL, "name_count without names");
+    writer_t w;
+    memset(&w, 0, sizeof w);
+    w.fmt = opts->format;
+    w.sink = sink;
+    w.ud = ud;
+    promc__strbuf_init(&w.lab, (size_t)1 << 30);
+    int rc = 0;
+    promc__entry_t *items = NULL;
+    size_t n = 0;
+    bool created = true;
+    z_stream zs;
+    w.buf = promc__malloc(CHUNK);
+    if (!w.buf) {
+        rc = promc__err(PROMC_ENOMEM, "output buffer");
+        goto out;
+    }
+    if (opts->gzip) {
+        memset(&zs, 0, sizeof zs);
+        int level = opts->gzip_level ? opts->gzip_level : Z_DEFAULT_COMPRESSION;
+        if (level < -1 || level > 9) {
+            rc = promc__err(PROMC_EINVAL, "gzip level %d", opts->gzip_level);
+            goto out;
+        }
+        w.zout = promc__malloc(CHUNK);
+        if (!w.zout) {
+            rc = promc__err(PROMC_ENOMEM, "gzip buffer");
+            goto out;
+        }
+        if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+            rc = promc__err(PROMC_EZLIB, "deflateInit2 failed");
+            goto out;
+        }
+        w.z = &zs;
+    }
+    rc = filter_init(&w, opts->names, opts->name_count);
+    if (rc)
+        goto out;
+    rc = promc__registry_snapshot(r, &items, &n, &created);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (items[i].kind == PROMC__ENTRY_METRIC)
+            rc = write_metric(&w, items[i].obj, created);
+        else
+            rc = write_collector(&w, items[i].obj);
+    }
+    if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)
+        put(&w, "# EOF\n", 6);
+    if (!rc) {
+        flush_buf(&w);
+        if (w.z && !w.err)
+            z_pump(&w, NULL, 0, Z_FINISH);
+        rc = w.err;
+    }
+out:
+    if (items)
+        promc__registry_release(items, n);
+    if (w.z)
+        deflateEnd(w.z);
+    promc__free(w.zout);
+    promc__free(w.buf);
+    promc__free((void *)w.filter);
+    promc__strbuf_destroy(&w.lab);
+    return rc;
+}
+
+static int buf_sink(void *ud, const void *p, size_t n)
+{
+    return promc__strbuf_append(ud, p, n) ? -1 : 0;
+}
+
+int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts, char **out,
+                             size_t *len)
+{
+    if (!out || !len)
+        return promc__err(PROMC_EINVAL, "promc_registry_write_buf: NULL argument");
+    promc__strbuf_t b;
+    promc__strbuf_init(&b, WRITE_BUF_LIMIT);
+    int rc = promc_registry_write(r, opts, buf_sink, &b);
+    if (!rc && promc__strbuf_append(&b, "", 1))
+        rc = promc__err(PROMC_ENOMEM, "output");
+    if (rc) {
+        if (rc == PROMC_ESINK)
+            rc = promc__err(PROMC_ENOMEM, "output buffer");
+        promc__strbuf_destroy(&b);
+        return rc;
+    }
+    *out = b.data;
+    *len = b.len - 1;
+    return 0;
+}
+
+size_t promc_format_double(double v, char *buf)
+{
+    return promc__fmt_double(v, buf);
+}

@@ -1,0 +1,76 @@
+/* Histogram and summary updates.  A histogram child keeps one non-cumulative count per bucket and
+ * the sum; _count is the sum of the bucket counts when read, so _count always equals the +Inf
+ * bucket in a scrape.  The bucket is found by a linear scan for the usual few bounds (branch
+ * predictable, no division) and by binary search past 16. */
+#include "metric/metric_internal.h"
+
+static size_t bucket_index(const promc_metric_t *m, double v)
+{
+    const double *b = m->bounds;
+    size_t n = m->bound_count;
+    if (n <= 16) {
+        size_t i = 0;
+        while (i < n && !(v <= b[i]))
+            i++;
+        return i; /* n for NaN: no bucket, as client_python */
+    }
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v <= b[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+void promc_histogram_observe(promc_histogram_t *h, double value)
+{
+    const promc_metric_t *m = h->s.metric;
+    size_t i = bucket_index(m, value);
+    promc__atomic_add_double(&h->sum_bits, value);
+    if (i < m->bound_count)
+        atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
+}
+
+uint64_t promc_histogram_count(const promc_histogram_t *h)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < h->s.metric->bound_count; i++)
+        n += atomic_load_explicit(&((promc_histogram_t *)h)->counts[i], memory_order_relaxed);
+    return n;
+}
+
+double promc_histogram_sum(const promc_histogram_t *h)
+{
+    return promc__bits_to_double(
+        atomic_load_explicit(&((promc_histogram_t *)h)->sum_bits, memory_order_relaxed));
+}
+
+void promc_summary_observe(promc_summary_t *s, double value)
+{
+    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
+    promc__atomic_add_double(&s->sum_bits, value);
+}
+
+uint64_t promc_summary_count(const promc_summary_t *s)
+{
+    return atomic_load_explicit(&((promc_summary_t *)s)->count, memory_order_relaxed);
+}
+
+double promc_summary_sum(const promc_summary_t *s)
+{
+    return promc__bits_to_double(
+        atomic_load_explicit(&((promc_summary_t *)s)->sum_bits, memory_order_relaxed));
+}
+
+void promc_histogram_observe_since(promc_histogram_t *h, promc_timer_t t)
+{
+    promc_histogram_observe(h, promc_timer_elapsed(t));
+}
+
+void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t)
+{
+    promc_summary_observe(s, promc_timer_elapsed(t));
+}

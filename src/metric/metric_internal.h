@@ -1,0 +1,190 @@
+/* Internal: the layout of metrics and their children, shared by metric/, registry/ and expose/.
+ *
+ * A metric (struct promc_metric) owns its children.  Every child starts with a promc__series
+ * header; the typed handles (struct promc_counter, ...) are children.  A metric without label names
+ * has one child, its root, which is exposed; a metric with label names has a root that is never
+ * exposed and a table of children keyed by label values.
+ *
+ * Concurrency (docs/threading.md):
+ * - Updates touch only a child's atomics.
+ * - Lookups read the child table without a lock: the table is an open-addressing array of atomic
+ *   child pointers, published with release stores; a miss falls back to the metric's mutex.
+ * - Children and tables are never freed while the metric lives: a removed child is unlinked and
+ * kept on a retired list, a replaced table likewise, so a lock-free reader never touches freed
+ * memory.
+ * - Exposition walks a singly linked list of live children in creation order (atomic next
+ *   pointers); removal unlinks a child without changing its own next pointer, so a reader standing
+ *   on it walks on. */
+#ifndef PROMC_METRIC_INTERNAL_H
+#define PROMC_METRIC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include "common/common.h"
+
+typedef struct promc__series promc__series_t;
+
+struct promc__series {
+    struct promc_metric *metric;
+    const promc_str_t *values; /* the metric's label_count values; NULL for a root */
+    uint64_t hash;
+    double created;                  /* Unix seconds */
+    _Atomic(promc__series_t *) next; /* exposition list */
+    promc__series_t *prev;           /* exposition list (under the lock); retired list after */
+};
+
+/* A counter cell: an integer part for whole increments (one atomic add) and a floating part for the
+ * rest (a compare-and-swap loop on its bits), as client_golang does. */
+typedef struct promc__counter_cell {
+    _Atomic uint64_t ival;
+    _Atomic uint64_t fbits;
+} promc__counter_cell_t;
+
+#define PROMC__CACHE_LINE 64
+typedef struct promc__counter_stripe {
+    promc__counter_cell_t cell;
+    char pad[PROMC__CACHE_LINE - sizeof(promc__counter_cell_t)];
+} promc__counter_stripe_t;
+
+struct promc_counter {
+    promc__series_t s;
+    unsigned mask;                    /* stripes - 1 */
+    promc__counter_stripe_t *stripes; /* NULL: the inline cell only */
+    promc__counter_cell_t cell;
+};
+
+struct promc_gauge {
+    promc__series_t s;
+    _Atomic uint64_t bits;
+};
+
+struct promc_summary {
+    promc__series_t s;
+    _Atomic uint64_t count;
+    _Atomic uint64_t sum_bits;
+};
+
+struct promc_histogram {
+    promc__series_t s;
+    _Atomic uint64_t sum_bits;
+    _Atomic uint64_t counts[]; /* one per upper bound, +Inf last; not cumulative */
+};
+
+/* Info labels: replaced whole under the metric's lock, sorted by name. */
+typedef struct promc__info_labels {
+    size_t n;
+    promc_label_t labels[];
+} promc__info_labels_t;
+
+struct promc_info {
+    promc__series_t s;
+    promc__info_labels_t *labels; /* under the metric's lock */
+};
+
+struct promc_enum {
+    promc__series_t s;
+    _Atomic size_t state;
+};
+
+typedef struct promc__table {
+    size_t mask; /* capacity - 1 */
+    struct promc__table *retired_next;
+    _Atomic(promc__series_t *) slots[];
+} promc__table_t;
+
+/* Kinds of registry entries. */
+typedef enum promc__entry_kind { PROMC__ENTRY_METRIC, PROMC__ENTRY_COLLECTOR } promc__entry_kind_t;
+
+struct promc_metric {
+    promc_type_t type;
+    char *name; /* full name, a counter's without _total */
+    char *help;
+    char *unit; /* "" when none */
+    size_t label_count;
+    char **label_names;
+    /* label_order[k] is the index of the k-th label name in sorted order. */
+    size_t *label_order;
+    /* Histogram, Enum: where the extra label (le, or the enum's own name) goes among the sorted
+     * label names: before label_order[extra_pos]. */
+    size_t extra_pos;
+    double *bounds;    /* histogram upper bounds, +Inf last */
+    char **bound_text; /* their le values, formatted once */
+    size_t bound_count;
+    char **states; /* enum */
+    size_t state_count;
+    unsigned stripes;
+    size_t child_size;
+
+    pthread_mutex_t lock;
+    _Atomic(promc__table_t *) table; /* labelled metrics only */
+    size_t live;                     /* children in the table (under the lock) */
+    size_t tombstones;               /* (under the lock) */
+    _Atomic(promc__series_t *) head; /* exposition list */
+    promc__series_t *tail;           /* (under the lock) */
+    promc__series_t *retired;        /* removed children, linked through prev */
+    promc__table_t *retired_tables;
+
+    promc__series_t *root;
+
+    /* Registry membership (under the registry's lock) and lifetime. */
+    promc_registry_t *registry;
+    _Atomic int refs;
+};
+
+/* The tombstone left in a table slot by a removed child. */
+extern promc__series_t promc__tombstone;
+
+/* Takes / drops a reference; the last drop frees the metric. */
+void promc__metric_ref(promc_metric_t *m);
+void promc__metric_unref(promc_metric_t *m);
+
+/* The names the metric's samples use, for duplicate detection: name, and name+suffix for each of
+ * the type's suffixes.  Returns how many (at most 5), pointing into a static suffix table. */
+size_t promc__metric_suffixes(promc_type_t type, const char *const **suffixes);
+
+/* Common constructor; `extra` sizes and fills the type's own part. */
+int promc__metric_create(promc_type_t type, const promc_metric_opts_t *opts, promc_metric_t **out);
+
+/* Lookup-or-create of a child, lock-free when it exists. */
+int promc__metric_child(promc_metric_t *m, const promc_str_t *values, size_t n,
+                        promc__series_t **out);
+
+/* Type-specific initialisation of a new child's zero value (memory is zeroed before). */
+void promc__series_init(promc_metric_t *m, promc__series_t *s);
+/* Type-specific teardown of a child (stripes, info labels). */
+void promc__series_destroy(promc_metric_t *m, promc__series_t *s);
+
+double promc__counter_get(const struct promc_counter *c);
+
+static inline double promc__bits_to_double(uint64_t b)
+{
+    union {
+        uint64_t u;
+        double d;
+    } x = {.u = b};
+    return x.d;
+}
+
+static inline uint64_t promc__double_to_bits(double d)
+{
+    union {
+        uint64_t u;
+        double d;
+    } x = {.d = d};
+    return x.u;
+}
+
+/* Adds to a double kept as bits in an atomic, with a compare-and-swap loop. */
+static inline void promc__atomic_add_double(_Atomic uint64_t *bits, double v)
+{
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+    for (;;) {
+        uint64_t upd = promc__double_to_bits(promc__bits_to_double(old) + v);
+        if (atomic_compare_exchange_weak_explicit(bits, &old, upd, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return;
+    }
+}
+
+#endif
