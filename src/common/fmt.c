@@ -13,6 +13,7 @@
  * and the digits are taken from snprintf's output by skipping whatever decimal point the locale
  * printed.  Integral values, the common case for counters, never reach snprintf. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,11 @@ static int shortest_digits(double v, char digits[20])
     char out[40];
     int exp10 = 0;
     size_t nd = 0;
-    for (size_t k = 0; k < 3; k++) {
-        int prec = precisions[k];
+    /* Subnormals carry fewer significant bits, so the DBL_DIG shortcut does not hold: try every
+     * precision from 1 up. */
+    bool subnormal = v < 2.2250738585072014e-308;
+    for (int k = 0; k < (subnormal ? 17 : 3); k++) {
+        int prec = subnormal ? k + 1 : precisions[k];
         snprintf(out, sizeof out, "%.*e", prec - 1, v);
         nd = 0;
         const char *p = out;

@@ -61,6 +61,19 @@ static void z_pump(writer_t *w, const void *p, size_t n, int flush)
     } while (!w->err && (z->avail_out == 0 || (flush == Z_FINISH && z->avail_in)));
 }
 
+/* zlib allocates through the library's allocator too, so the OOM test reaches it. */
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return promc__calloc(items, size);
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    promc__free(p);
+}
+
 static void flush_buf(writer_t *w)
 {
     if (w->len && !w->err) {
@@ -74,6 +87,8 @@ static void flush_buf(writer_t *w)
 
 static inline void put(writer_t *w, const void *p, size_t n)
 {
+    if (!n)
+        return;
     if (w->len + n > CHUNK) {
         flush_buf(w);
         if (n > CHUNK) {
@@ -741,6 +756,8 @@ int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, p
     }
     if (opts->gzip) {
         memset(&zs, 0, sizeof zs);
+        zs.zalloc = z_alloc;
+        zs.zfree = z_free;
         int level = opts->gzip_level ? opts->gzip_level : Z_DEFAULT_COMPRESSION;
         if (level < -1 || level > 9) {
             rc = promc__err(PROMC_EINVAL, "gzip level %d", opts->gzip_level);
@@ -751,8 +768,10 @@ int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, p
             rc = promc__err(PROMC_ENOMEM, "gzip buffer");
             goto out;
         }
-        if (deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            rc = promc__err(PROMC_EZLIB, "deflateInit2 failed");
+        int zr = deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+        if (zr != Z_OK) {
+            rc = zr == Z_MEM_ERROR ? promc__err(PROMC_ENOMEM, "deflateInit2")
+                                   : promc__err(PROMC_EZLIB, "deflateInit2 failed");
             goto out;
         }
         w.z = &zs;

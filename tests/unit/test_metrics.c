@@ -1,0 +1,580 @@
+/* The metric API: every type's operations and values, label children, validation errors that leave
+ * the registry as it was, registries, custom collectors, name[] filtering, negotiation and gzip. */
+#include <math.h>
+#include <stdlib.h>
+#include <zlib.h>
+#include <promc/promc.h>
+#include "check.h"
+
+static char *render(promc_registry_t *r, promc_format_t f)
+{
+    char *out = NULL;
+    size_t len = 0;
+    int rc = promc_registry_write_buf(r, &(promc_expose_opts_t){.format = f}, &out, &len);
+    CHECK_RC(rc, 0);
+    CHECK(!out || out[len] == '\0');
+    return out;
+}
+
+static bool contains(const char *hay, const char *needle)
+{
+    return hay && strstr(hay, needle) != NULL;
+}
+
+static void test_counter(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(
+                 &c, &(promc_metric_opts_t){.name = "jobs_total", .help = "Jobs.", .registry = r}),
+             0);
+    CHECK_STR(promc_metric_name(promc_counter_metric(c)), "jobs");
+    CHECK(promc_metric_type(promc_counter_metric(c)) == PROMC_COUNTER);
+    promc_counter_inc(c);
+    CHECK_RC(promc_counter_add(c, 2.5), 0);
+    CHECK_RC(promc_counter_add(c, -1), PROMC_ENEGATIVE);
+    CHECK_RC(promc_counter_add(c, NAN), PROMC_ENEGATIVE);
+    CHECK(promc_counter_value(c) == 3.5);
+    CHECK_RC(promc_counter_count_errors(c, -5), -5);
+    CHECK_RC(promc_counter_count_errors(c, 0), 0);
+    CHECK_RC(promc_counter_count_errors(c, 3), 3);
+    CHECK(promc_counter_value(c) == 4.5);
+    CHECK_RC(promc_counter_add(c, 1e300), 0);
+    CHECK(promc_counter_value(c) == 1e300);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "# HELP jobs_total Jobs.\n# TYPE jobs_total counter\njobs_total 1e+300\n"));
+    CHECK(contains(t, "# HELP jobs_created Jobs.\n# TYPE jobs_created gauge\njobs_created 1."));
+    promc_buf_free(t);
+    /* _created off for the registry. */
+    promc_registry_set_created(r, false);
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK_STR(t, "# HELP jobs Jobs.\n# TYPE jobs counter\njobs_total 1e+300\n# EOF\n");
+    promc_buf_free(t);
+    /* Labels on a metric without label names. */
+    promc_counter_t *child;
+    CHECK_RC(promc_counter_labels(c, NULL, 0, &child), PROMC_ENOLABELS);
+    promc_counter_free(c);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "");
+    promc_buf_free(t);
+    promc_registry_free(r);
+}
+
+static void test_labels(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    const char *names[] = {"path", "code"};
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "req",
+                                                          .help = "R.",
+                                                          .label_names = names,
+                                                          .label_count = 2,
+                                                          .registry = r}),
+             0);
+    promc_counter_t *a, *b, *a2;
+    promc_str_t va[] = {PROMC_STR("/x"), PROMC_STR("200")};
+    promc_str_t vb[] = {{"q\"\\\n\0z", 6}, PROMC_STR("")};
+    CHECK_RC(promc_counter_labels(c, va, 2, &a), 0);
+    CHECK_RC(promc_counter_labels(c, vb, 2, &b), 0);
+    CHECK_RC(promc_counter_labels(c, va, 2, &a2), 0);
+    CHECK(a == a2);
+    CHECK(a != b);
+    CHECK_RC(promc_counter_labels(c, va, 1, &a2), PROMC_ELABELCOUNT);
+    promc_counter_inc(a);
+    promc_counter_inc(a);
+    promc_counter_inc(b);
+    promc_registry_set_created(r, false);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    const char want[] = "# HELP req_total R.\n# TYPE req_total counter\n"
+                        "req_total{code=\"200\",path=\"/x\"} 2.0\n"
+                        "req_total{code=\"\",path=\"q\\\"\\\\\\n\0z\"} 1.0\n";
+    CHECK(t && memcmp(t, want, sizeof want - 1) == 0);
+    promc_buf_free(t);
+    /* Remove one child; its handle stays usable and is no longer exposed. */
+    CHECK_RC(promc_metric_remove(promc_counter_metric(c), va, 2), 0);
+    CHECK_RC(promc_metric_remove(promc_counter_metric(c), va, 2), PROMC_ENOENT);
+    promc_counter_inc(a);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(t && !contains(t, "/x"));
+    promc_buf_free(t);
+    /* Re-creating it gives a fresh child at zero. */
+    CHECK_RC(promc_counter_labels(c, va, 2, &a2), 0);
+    CHECK(a2 != a);
+    CHECK(promc_counter_value(a2) == 0);
+    /* Many children: the table grows and every child is found again. */
+    promc_counter_t *kids[3000];
+    for (int i = 0; i < 3000; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", i);
+        promc_str_t v[] = {promc_str(buf), PROMC_STR("x")};
+        CHECK_RC(promc_counter_labels(c, v, 2, &kids[i]), 0);
+        promc_counter_add(kids[i], i);
+        if (i % 3 == 0)
+            CHECK_RC(promc_metric_remove(promc_counter_metric(c), v, 2), 0);
+    }
+    int bad = 0;
+    for (int i = 0; i < 3000; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%d", i);
+        promc_str_t v[] = {promc_str(buf), PROMC_STR("x")};
+        promc_counter_t *k;
+        CHECK_RC(promc_counter_labels(c, v, 2, &k), 0);
+        if (i % 3 == 0)
+            bad += k == kids[i] || promc_counter_value(k) != 0;
+        else
+            bad += k != kids[i] || promc_counter_value(k) != i;
+    }
+    CHECK(bad == 0);
+    promc_metric_clear(promc_counter_metric(c));
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "# HELP req_total R.\n# TYPE req_total counter\n");
+    promc_buf_free(t);
+    promc_counter_free(c);
+    promc_registry_free(r);
+}
+
+static void test_validation(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    promc_counter_t *c;
+    promc_histogram_t *h;
+    promc_summary_t *s;
+    promc_info_t *i;
+    promc_enum_t *e;
+    CHECK_RC(
+        promc_counter_new(&c, &(promc_metric_opts_t){.name = "a-b", .help = "", .registry = r}),
+        PROMC_ENAME);
+    CHECK(strstr(promc_last_error(), "a-b") != NULL);
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "1a", .help = "", .registry = r}),
+             PROMC_ENAME);
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "", .help = "", .registry = r}),
+             PROMC_ENAME);
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.help = "", .registry = r}),
+             PROMC_EINVAL);
+    const char *l1[] = {"__x"};
+    CHECK_RC(promc_counter_new(
+                 &c,
+                 &(promc_metric_opts_t){
+                     .name = "a", .help = "", .label_names = l1, .label_count = 1, .registry = r}),
+             PROMC_ERESERVED);
+    const char *l2[] = {"le"};
+    CHECK_RC(promc_histogram_new(
+                 &h,
+                 &(promc_metric_opts_t){
+                     .name = "a", .help = "", .label_names = l2, .label_count = 1, .registry = r}),
+             PROMC_ERESERVED);
+    const char *l3[] = {"quantile"};
+    CHECK_RC(promc_summary_new(
+                 &s,
+                 &(promc_metric_opts_t){
+                     .name = "a", .help = "", .label_names = l3, .label_count = 1, .registry = r}),
+             PROMC_ERESERVED);
+    const char *l4[] = {"a:b"};
+    CHECK_RC(promc_counter_new(
+                 &c,
+                 &(promc_metric_opts_t){
+                     .name = "a", .help = "", .label_names = l4, .label_count = 1, .registry = r}),
+             PROMC_ELABELNAME);
+    const char *l5[] = {"x", "x"};
+    CHECK_RC(promc_counter_new(
+                 &c,
+                 &(promc_metric_opts_t){
+                     .name = "a", .help = "", .label_names = l5, .label_count = 2, .registry = r}),
+             PROMC_ELABELNAME);
+    double unsorted[] = {1, 0.5};
+    CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "a",
+                                                            .help = "",
+                                                            .buckets = unsorted,
+                                                            .bucket_count = 2,
+                                                            .registry = r}),
+             PROMC_EBUCKETS);
+    double inf_only[] = {INFINITY};
+    CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "a",
+                                                            .help = "",
+                                                            .buckets = inf_only,
+                                                            .bucket_count = 1,
+                                                            .registry = r}),
+             PROMC_EBUCKETS);
+    CHECK_RC(
+        promc_info_new(
+            &i, &(promc_metric_opts_t){.name = "a", .help = "", .unit = "bytes", .registry = r}),
+        PROMC_EUNIT);
+    CHECK_RC(
+        promc_counter_new(
+            &c, &(promc_metric_opts_t){.name = "a", .help = "", .unit = "by-tes", .registry = r}),
+        PROMC_EUNIT);
+    CHECK_RC(promc_enum_new(&e, &(promc_metric_opts_t){.name = "a", .help = "", .registry = r}),
+             PROMC_EINVAL);
+    const char *st[] = {"on", "off"};
+    const char *l6[] = {"a"};
+    CHECK_RC(promc_enum_new(&e, &(promc_metric_opts_t){.name = "a",
+                                                       .help = "",
+                                                       .label_names = l6,
+                                                       .label_count = 1,
+                                                       .states = st,
+                                                       .state_count = 2,
+                                                       .registry = r}),
+             PROMC_EOVERLAP);
+    /* Nothing of the refused calls reached the registry. */
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "");
+    promc_buf_free(t);
+
+    /* Duplicates: every name a metric exposes is taken. */
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "x", .help = "X", .registry = r}),
+             0);
+    promc_gauge_t *g;
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "x_total", .help = "", .registry = r}),
+        PROMC_EDUPLICATE);
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "x_created", .help = "", .registry = r}),
+        PROMC_EDUPLICATE);
+    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "x", .help = "", .registry = r}),
+             PROMC_EDUPLICATE);
+    CHECK_RC(
+        promc_histogram_new(&h, &(promc_metric_opts_t){.name = "y", .help = "", .registry = r}), 0);
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "y_bucket", .help = "", .registry = r}),
+        PROMC_EDUPLICATE);
+    promc_registry_set_created(r, false);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "x_total 0.0\n") && contains(t, "y_count 0.0"));
+    promc_buf_free(t);
+    /* Unregistering frees the names; a metric registers again elsewhere. */
+    CHECK_RC(promc_registry_unregister(r, promc_counter_metric(c)), 0);
+    CHECK_RC(promc_registry_unregister(r, promc_counter_metric(c)), PROMC_ENOENT);
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "x_total", .help = "", .registry = r}),
+        0);
+    CHECK_RC(promc_registry_register(r, promc_counter_metric(c)), PROMC_EDUPLICATE);
+    promc_gauge_free(g);
+    CHECK_RC(promc_registry_register(r, promc_counter_metric(c)), 0);
+    CHECK_RC(promc_registry_register(r, promc_counter_metric(c)), PROMC_ESTATE);
+    promc_counter_free(c);
+    promc_histogram_free(h);
+    promc_registry_free(r);
+}
+
+static void test_types(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_gauge_t *g;
+    CHECK_RC(promc_gauge_new(&g,
+                             &(promc_metric_opts_t){
+                                 .name = "temp", .help = "T.", .unit = "celsius", .registry = r}),
+             0);
+    CHECK_STR(promc_metric_name(promc_gauge_metric(g)), "temp_celsius");
+    promc_gauge_inc(g);
+    promc_gauge_add(g, 10);
+    promc_gauge_dec(g);
+    promc_gauge_sub(g, 0.5);
+    CHECK(promc_gauge_value(g) == 9.5);
+    promc_gauge_set(g, -2);
+    CHECK(promc_gauge_value(g) == -2);
+    PROMC_GAUGE_TRACK_INPROGRESS(g)
+    {
+        CHECK(promc_gauge_value(g) == -1);
+    }
+    CHECK(promc_gauge_value(g) == -2);
+    promc_gauge_set_to_current_time(g);
+    CHECK(promc_gauge_value(g) > 1.7e9);
+
+    double bounds[] = {1, 2, 5};
+    promc_histogram_t *h;
+    CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "lat",
+                                                            .help = "L.",
+                                                            .buckets = bounds,
+                                                            .bucket_count = 3,
+                                                            .registry = r}),
+             0);
+    promc_histogram_observe(h, 1);
+    promc_histogram_observe(h, 1.5);
+    promc_histogram_observe(h, 7);
+    promc_histogram_observe(h, NAN);
+    CHECK(promc_histogram_count(h) == 3);
+    CHECK(isnan(promc_histogram_sum(h)));
+    PROMC_HISTOGRAM_TIME(h)
+    {
+        CHECK(promc_histogram_count(h) == 3);
+    }
+    CHECK(promc_histogram_count(h) == 4);
+
+    double neg[] = {-1, 0};
+    promc_histogram_t *hn;
+    CHECK_RC(promc_histogram_new(&hn, &(promc_metric_opts_t){.name = "neg",
+                                                             .help = "N.",
+                                                             .buckets = neg,
+                                                             .bucket_count = 2,
+                                                             .registry = r}),
+             0);
+    promc_summary_t *s;
+    CHECK_RC(
+        promc_summary_new(&s, &(promc_metric_opts_t){.name = "sz", .help = "S.", .registry = r}),
+        0);
+    promc_summary_observe(s, 3);
+    promc_summary_observe(s, 4);
+    CHECK(promc_summary_count(s) == 2 && promc_summary_sum(s) == 7);
+
+    promc_info_t *in;
+    CHECK_RC(
+        promc_info_new(&in, &(promc_metric_opts_t){.name = "build", .help = "B.", .registry = r}),
+        0);
+    promc_label_t il[] = {{PROMC_STR("version"), PROMC_STR("1.0")},
+                          {PROMC_STR("a"), PROMC_STR("x")}};
+    CHECK_RC(promc_info_set(in, il, 2), 0);
+    promc_label_t bad[] = {{PROMC_STR("1x"), PROMC_STR("1.0")}};
+    CHECK_RC(promc_info_set(in, bad, 1), PROMC_ELABELNAME);
+    promc_label_t twice[] = {{PROMC_STR("k"), PROMC_STR("1")}, {PROMC_STR("k"), PROMC_STR("2")}};
+    CHECK_RC(promc_info_set(in, twice, 2), PROMC_ELABELNAME);
+
+    const char *states[] = {"starting", "running", "stopped"};
+    promc_enum_t *e;
+    CHECK_RC(promc_enum_new(&e, &(promc_metric_opts_t){.name = "state",
+                                                       .help = "E.",
+                                                       .states = states,
+                                                       .state_count = 3,
+                                                       .registry = r}),
+             0);
+    CHECK(promc_enum_get(e) == 0);
+    CHECK_RC(promc_enum_set_state(e, "stopped"), 0);
+    CHECK_RC(promc_enum_set_state(e, "flying"), PROMC_ENOENT);
+    CHECK_RC(promc_enum_set(e, 3), PROMC_ENOENT);
+    CHECK(promc_enum_get(e) == 2);
+
+    char *t = render(r, PROMC_FORMAT_OPENMETRICS);
+    const char *want_tail =
+        "# HELP lat L.\n# TYPE lat histogram\n"
+        "lat_bucket{le=\"1.0\"} 2.0\nlat_bucket{le=\"2.0\"} 3.0\nlat_bucket{le=\"5.0\"} 3.0\n"
+        "lat_bucket{le=\"+Inf\"} 4.0\nlat_count 4.0\n";
+    CHECK(contains(t, want_tail));
+    CHECK(contains(t, "# HELP temp_celsius T.\n# TYPE temp_celsius gauge\n# UNIT temp_celsius "
+                      "celsius\ntemp_celsius 1."));
+    /* A histogram whose first bound is negative has no _sum, as in client_python. */
+    CHECK(contains(t, "neg_count 0.0\n# HELP sz"));
+    CHECK(contains(t, "sz_count 2.0\nsz_sum 7.0\n"));
+    CHECK(contains(t, "# TYPE build info\nbuild_info{a=\"x\",version=\"1.0\"} 1.0\n"));
+    CHECK(contains(t, "# TYPE state stateset\nstate{state=\"starting\"} 0.0\n"
+                      "state{state=\"running\"} 0.0\nstate{state=\"stopped\"} 1.0\n# EOF\n"));
+    promc_buf_free(t);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "# HELP build_info B.\n# TYPE build_info gauge\n"));
+    CHECK(contains(t, "# TYPE state gauge\n"));
+    promc_buf_free(t);
+
+    /* name[] filtering keeps only the samples named, and drops families left empty. */
+    const char *only[] = {"lat_count", "sz_sum", "nothing"};
+    char *out;
+    size_t len;
+    CHECK_RC(
+        promc_registry_write_buf(
+            r, &(promc_expose_opts_t){.format = PROMC_FORMAT_TEXT, .names = only, .name_count = 3},
+            &out, &len),
+        0);
+    CHECK_STR(out, "# HELP lat L.\n# TYPE lat histogram\nlat_count 4.0\n"
+                   "# HELP sz S.\n# TYPE sz summary\nsz_sum 7.0\n");
+    promc_buf_free(out);
+    promc_registry_free(r);
+    promc_gauge_free(g);
+    promc_histogram_free(h);
+    promc_histogram_free(hn);
+    promc_summary_free(s);
+    promc_info_free(in);
+    promc_enum_free(e);
+}
+
+static int collect(void *ud, promc_emit_t *e)
+{
+    int *calls = ud;
+    (*calls)++;
+    int rc = promc_emit_family(e, "queue_items", "Items.", PROMC_COUNTER, NULL);
+    promc_label_t l[] = {{PROMC_STR("z"), PROMC_STR("1")}, {PROMC_STR("b"), PROMC_STR("\"")}};
+    rc = rc ? rc : promc_emit_sample(e, "_total", l, 2, 3);
+    rc = rc ? rc : promc_emit_sample(e, "_created", l, 2, 10);
+    rc = rc ? rc : promc_emit_family(e, "up", "Up.", PROMC_GAUGE, NULL);
+    rc = rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
+    rc = rc ? rc : promc_emit_family(e, "empty", "E.", PROMC_UNTYPED, NULL);
+    return rc;
+}
+
+static int failing_collect(void *ud, promc_emit_t *e)
+{
+    (void)ud;
+    CHECK_RC(promc_emit_family(e, "bad name", "", PROMC_GAUGE, NULL), PROMC_ENAME);
+    return PROMC_ECOLLECT;
+}
+
+static void test_collector(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    int calls = 0;
+    promc_collector_t *c;
+    const char *names[] = {"queue_items_total", "queue_items_created", "up"};
+    CHECK_RC(promc_collector_new(&c, collect, &calls, names, 3), 0);
+    CHECK_RC(promc_registry_register_collector(r, c), 0);
+    promc_gauge_t *g;
+    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up", .help = "", .registry = r}),
+             PROMC_EDUPLICATE);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "# HELP queue_items_total Items.\n# TYPE queue_items_total counter\n"
+                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
+                 "# HELP queue_items_created Items.\n# TYPE queue_items_created gauge\n"
+                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
+                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
+                 "# HELP empty E.\n# TYPE empty untyped\n");
+    promc_buf_free(t);
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK_STR(t, "# HELP queue_items Items.\n# TYPE queue_items counter\n"
+                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
+                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
+                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
+                 "# HELP empty E.\n# TYPE empty unknown\n# EOF\n");
+    promc_buf_free(t);
+    CHECK(calls == 2);
+    promc_collector_t *f;
+    CHECK_RC(promc_collector_new(&f, failing_collect, NULL, NULL, 0), 0);
+    CHECK_RC(promc_registry_register_collector(r, f), 0);
+    char *out;
+    size_t len;
+    CHECK_RC(promc_registry_write_buf(r, NULL, &out, &len), PROMC_ECOLLECT);
+    promc_collector_free(f);
+    promc_collector_free(c);
+    promc_registry_free(r);
+}
+
+static int refuse_sink(void *ud, const void *p, size_t n)
+{
+    (void)ud;
+    (void)p;
+    (void)n;
+    return -1;
+}
+
+static void test_expose(void)
+{
+    /* Negotiation. */
+    CHECK(promc_format_negotiate(NULL) == PROMC_FORMAT_TEXT);
+    CHECK(promc_format_negotiate("") == PROMC_FORMAT_TEXT);
+    CHECK(promc_format_negotiate("application/openmetrics-text") == PROMC_FORMAT_OPENMETRICS);
+    CHECK(promc_format_negotiate("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;"
+                                 "version=0.0.4;q=0.4") == PROMC_FORMAT_OPENMETRICS);
+    CHECK(promc_format_negotiate("application/openmetrics-text;version=1.0.0;q=0.3,text/plain;"
+                                 "version=0.0.4;q=0.4") == PROMC_FORMAT_TEXT);
+    CHECK(promc_format_negotiate("application/openmetrics-text; version=2.0.0") ==
+          PROMC_FORMAT_TEXT);
+    CHECK(promc_format_negotiate("application/vnd.google.protobuf;proto=io.prometheus.client."
+                                 "MetricFamily;encoding=delimited") == PROMC_FORMAT_TEXT);
+    CHECK(promc_format_negotiate("application/openmetrics-text;q=0,*/*") == PROMC_FORMAT_TEXT);
+    /* What Prometheus 2.42 sends. */
+    CHECK(
+        promc_format_negotiate(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+            "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == PROMC_FORMAT_OPENMETRICS);
+    CHECK(promc_format_negotiate("text/html, application/openmetrics-text ;q=0.9") ==
+          PROMC_FORMAT_OPENMETRICS);
+    CHECK_STR(promc_format_content_type(PROMC_FORMAT_TEXT),
+              "text/plain; version=0.0.4; charset=utf-8");
+    CHECK_STR(promc_format_content_type(PROMC_FORMAT_OPENMETRICS),
+              "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    CHECK(promc_gzip_accepted("gzip"));
+    CHECK(promc_gzip_accepted("deflate, GZIP;q=0.5"));
+    CHECK(!promc_gzip_accepted("gzip;q=0"));
+    CHECK(!promc_gzip_accepted("identity"));
+    CHECK(!promc_gzip_accepted(NULL));
+
+    /* gzip output inflates to the plain output; a refusing sink stops the write. */
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    const char *ln[] = {"id"};
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "n",
+                                                          .help = "N.",
+                                                          .label_names = ln,
+                                                          .label_count = 1,
+                                                          .registry = r}),
+             0);
+    for (int i = 0; i < 20000; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "id%d", i);
+        promc_counter_t *k;
+        promc_str_t v = promc_str(b);
+        CHECK_RC(promc_counter_labels(c, &v, 1, &k), 0);
+        promc_counter_add(k, i);
+    }
+    char *plain, *gz;
+    size_t plen, glen;
+    CHECK_RC(promc_registry_write_buf(r, NULL, &plain, &plen), 0);
+    CHECK_RC(promc_registry_write_buf(r, &(promc_expose_opts_t){.gzip = true}, &gz, &glen), 0);
+    CHECK(plen > 64 * 1024 * 4 && glen < plen / 3);
+    char *back = malloc(plen + 1);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    CHECK(inflateInit2(&z, 16 + 15) == Z_OK);
+    z.next_in = (Bytef *)gz;
+    z.avail_in = (uInt)glen;
+    z.next_out = (Bytef *)back;
+    z.avail_out = (uInt)plen + 1;
+    CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
+    CHECK(z.total_out == plen && memcmp(back, plain, plen) == 0);
+    inflateEnd(&z);
+    free(back);
+    promc_buf_free(plain);
+    promc_buf_free(gz);
+    CHECK_RC(promc_registry_write(r, NULL, refuse_sink, NULL), PROMC_ESINK);
+    CHECK_RC(promc_registry_write(r, &(promc_expose_opts_t){.format = (promc_format_t)7},
+                                  refuse_sink, NULL),
+             PROMC_EINVAL);
+    promc_counter_free(c);
+    promc_registry_free(r);
+}
+
+static void test_errors(void)
+{
+    CHECK_STR(promc_strerror(PROMC_ENOMEM), "out of memory");
+    CHECK_STR(promc_err_name(PROMC_EDUPLICATE), "PROMC_EDUPLICATE");
+    CHECK_STR(promc_err_name(0), "PROMC_OK");
+    CHECK_STR(promc_strerror(-9999), "unknown error");
+    CHECK_STR(promc_version_string(), PROMC_VERSION_STRING);
+    CHECK(promc_version_number() == PROMC_VERSION_NUMBER);
+    size_t n;
+    const double *b = promc_histogram_default_buckets(&n);
+    CHECK(n == 14 && b[0] == 0.005 && b[13] == 10.0);
+}
+
+static void test_default_registry(void)
+{
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "hello_worlds_requests",
+                                                          .help = "Hello Worlds requested."}),
+             0);
+    promc_counter_inc(c);
+    char *t = render(promc_registry_default(), PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "# HELP hello_worlds_requests_total Hello Worlds requested.\n"
+                      "# TYPE hello_worlds_requests_total counter\n"
+                      "hello_worlds_requests_total 1.0\n"));
+    promc_buf_free(t);
+    promc_registry_free(promc_registry_default()); /* a no-op by contract */
+    promc_counter_free(c);
+    t = render(promc_registry_default(), PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "");
+    promc_buf_free(t);
+}
+
+int main(void)
+{
+    test_counter();
+    test_labels();
+    test_validation();
+    test_types();
+    test_collector();
+    test_expose();
+    test_errors();
+    test_default_registry();
+    return check_report("test_metrics");
+}
