@@ -102,6 +102,10 @@ static int check(int rc, const char *what)
 
 /* ---- Tokenizer: the twin of opscript.tokenize() --------------------------------------------- */
 
+/* The escapes of a quoted token and the bytes they stand for, position by position. */
+static const char SIMPLE_ESCAPES[] = "\\\"ntr0";
+static const char SIMPLE_VALUES[] = "\\\"\n\t\r"; /* and '\0' last, the array's terminator */
+
 static int is_sep(char c)
 {
     return c == ' ' || c == '\t';
@@ -167,23 +171,17 @@ static void tokenize(driver_t *d, const char *line, size_t n)
                     script_error(d, "backslash at end of line");
                 char e = line[i + 1];
                 i += 2;
-                switch (e) {
-                case '\\': buf[len++] = '\\'; break;
-                case '"': buf[len++] = '"'; break;
-                case 'n': buf[len++] = '\n'; break;
-                case 't': buf[len++] = '\t'; break;
-                case 'r': buf[len++] = '\r'; break;
-                case '0': buf[len++] = '\0'; break;
-                case 'x': {
+                const char *simple = strchr(SIMPLE_ESCAPES, e);
+                if (e != '\0' && simple) {
+                    buf[len++] = SIMPLE_VALUES[simple - SIMPLE_ESCAPES];
+                } else if (e == 'x') {
                     int hi = i < n ? hexval(line[i]) : -1;
                     int lo = i + 1 < n ? hexval(line[i + 1]) : -1;
                     if (hi < 0 || lo < 0)
                         script_error(d, "\\x needs two hex digits");
                     buf[len++] = (char)(hi * 16 + lo);
                     i += 2;
-                    break;
-                }
-                default:
+                } else {
                     script_error(d, "unknown escape \\%c", e);
                 }
             }
@@ -327,13 +325,20 @@ static void keep_metric(driver_t *d, promc_metric_t *m)
 static const char *type_name(promc_type_t t)
 {
     switch (t) {
-    case PROMC_COUNTER: return "counter";
-    case PROMC_GAUGE: return "gauge";
-    case PROMC_HISTOGRAM: return "histogram";
-    case PROMC_SUMMARY: return "summary";
-    case PROMC_INFO: return "info";
-    case PROMC_ENUM: return "enum";
-    case PROMC_UNTYPED: return "untyped";
+    case PROMC_COUNTER:
+        return "counter";
+    case PROMC_GAUGE:
+        return "gauge";
+    case PROMC_HISTOGRAM:
+        return "histogram";
+    case PROMC_SUMMARY:
+        return "summary";
+    case PROMC_INFO:
+        return "info";
+    case PROMC_ENUM:
+        return "enum";
+    case PROMC_UNTYPED:
+        return "untyped";
     }
     return "?";
 }
@@ -632,7 +637,8 @@ static int run_line(driver_t *d)
         done(d);
         return rc;
     }
-    if (strcmp(verb, "clear") == 0 || strcmp(verb, "unregister") == 0) {
+    if (strcmp(verb, "clear") == 0 || strcmp(verb, "unregister") == 0 ||
+        strcmp(verb, "register") == 0) {
         var_t *v = lookup(d, varname);
         done(d);
         if (!v->m)
@@ -641,6 +647,8 @@ static int run_line(driver_t *d)
             promc_metric_clear(v->m);
             return 0;
         }
+        if (strcmp(verb, "register") == 0)
+            return check(promc_registry_register(d->reg, v->m), "register");
         return check(promc_registry_unregister(d->reg, v->m), "unregister");
     }
     static const char *const update_ops[] = {"inc",  "dec",   "set",   "observe",
@@ -745,9 +753,13 @@ int main(int argc, char **argv)
     for (d.lineno = 1; start <= size; d.lineno++) {
         const char *nl = memchr(text + start, '\n', size - start);
         size_t end = nl ? (size_t)(nl - text) : size;
-        tokenize(&d, text + start, end - start);
+        size_t first = start;
+        while (first < end && is_sep(text[first]))
+            first++;
+        if (first < end && text[first] != '#') /* a comment is skipped whatever it contains */
+            tokenize(&d, text + start, end - start);
         start = end + 1;
-        if (d.ntok == 0 || d.tok[0].p[0] == '#') {
+        if (d.ntok == 0) {
             free_tokens(&d);
             if (!nl)
                 break;

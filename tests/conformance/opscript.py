@@ -156,8 +156,10 @@ def parse_script(data):
     """Returns the list of Op of a script given as bytes."""
     ops = []
     for lineno, line in enumerate(data.split(b"\n"), start=1):
+        if line.lstrip(SEPARATORS).startswith(b"#"):
+            continue  # a comment, whatever it contains
         tokens = tokenize(line, lineno)
-        if not tokens or tokens[0].startswith(b"#"):
+        if not tokens:
             continue
         expect_fail = False
         if tokens[0] == b"!":
@@ -202,7 +204,7 @@ def parse_script(data):
                            for _ in range(cur.count("info pair count"))]
             elif verb == "state":
                 op.state = cur.take("state")
-        elif verb in ("clear", "unregister"):
+        elif verb in ("clear", "unregister", "register"):
             pass
         else:
             raise ScriptError(f"line {lineno}: unknown operation '{verb}'")

@@ -180,6 +180,8 @@ class Driver:
             self.lookup(op)[1].clear()
         elif op.verb == "unregister":
             self.registry.unregister(self.lookup(op)[1])
+        elif op.verb == "register":
+            self.registry.register(self.lookup(op)[1])
         else:
             self.update(op)
 
