@@ -32,11 +32,14 @@ uint64_t promc__hash_values(const promc_str_t *values, size_t n);
 /* ---- number formatting (fmt.c) ---- */
 /* client_python's floatToGoString with its 1e10..1e16 exponent bug fixed; buf >= 32 bytes. */
 size_t promc__fmt_double(double v, char *buf);
+/* A time in microseconds as promc__fmt_double((double)us / 1e6) would write it, from integers. */
+size_t promc__fmt_micros(int64_t us, char *buf);
 /* Decimal digits of an unsigned integer; buf >= 21 bytes.  Returns the length. */
 size_t promc__fmt_u64(uint64_t v, char *buf);
 
 /* ---- time ---- */
 double promc__now_unix(void);
+int64_t promc__now_unix_us(void);
 int64_t promc__now_mono_ns(void);
 
 /* ---- capped growable buffer (strbuf.c) ---- */

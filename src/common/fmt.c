@@ -149,3 +149,32 @@ size_t promc__fmt_double(double v, char *buf)
     o += sprintf(o, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
     return (size_t)(o - buf);
 }
+
+/* (double)us / 1e6 is the double nearest the decimal us × 10^-6, and below 2^33 seconds no shorter
+ * decimal lies within half an ulp of it (an ulp there is under 2e-6), so the shortest round-trip
+ * digits are exactly those of `us` without trailing zeros.  Creation times are kept in microseconds
+ * so that a scrape writes each one with integer work only. */
+size_t promc__fmt_micros(int64_t us, char *buf)
+{
+    if (us < 1000000000000LL || us >= 8000000000000000LL) /* outside [1e6 s, 8e9 s) */
+        return promc__fmt_double((double)us / 1e6, buf);
+    char tmp[24];
+    size_t n = promc__fmt_u64((uint64_t)us, tmp);
+    int x = (int)n - 7;
+    size_t nd = n;
+    while (nd > 1 && tmp[nd - 1] == '0')
+        nd--;
+    char *o = buf;
+    *o++ = tmp[0];
+    if (nd > 1) {
+        *o++ = '.';
+        memcpy(o, tmp + 1, nd - 1);
+        o += nd - 1;
+    }
+    *o++ = 'e';
+    *o++ = '+';
+    *o++ = (char)('0' + x / 10);
+    *o++ = (char)('0' + x % 10);
+    *o = '\0';
+    return (size_t)(o - buf);
+}

@@ -115,13 +115,6 @@ static inline void put_c(writer_t *w, char c)
     w->buf[w->len++] = c;
 }
 
-static inline void put_double(writer_t *w, double v)
-{
-    char tmp[40];
-    size_t n = promc__fmt_double(v, tmp);
-    put(w, tmp, n);
-}
-
 /* Escapes backslash, newline and (if quotes) the double quote, as both formats want in label
  * values, and OpenMetrics in HELP too. */
 static int escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
@@ -366,9 +359,10 @@ static int join_info_labels(writer_t *w, const promc_metric_t *m, const promc__s
     return 0;
 }
 
-/* One sample line: name+suffix, the joined labels (with the extra label if given), the value. */
-static void put_line(writer_t *w, const char *name, const char *suffix, const char *extra_name,
-                     const char *extra_value, size_t extra_len, double value)
+/* One sample line: name+suffix, the joined labels (with the extra label if given), the value
+ * already formatted. */
+static void put_line_text(writer_t *w, const char *name, const char *suffix, const char *extra_name,
+                          const char *extra_value, size_t extra_len, const char *val, size_t vlen)
 {
     put_s(w, name);
     put_s(w, suffix);
@@ -393,8 +387,23 @@ static void put_line(writer_t *w, const char *name, const char *suffix, const ch
         put_c(w, '}');
     }
     put_c(w, ' ');
-    put_double(w, value);
+    put(w, val, vlen);
     put_c(w, '\n');
+}
+
+static void put_line(writer_t *w, const char *name, const char *suffix, const char *extra_name,
+                     const char *extra_value, size_t extra_len, double value)
+{
+    char tmp[40];
+    size_t n = promc__fmt_double(value, tmp);
+    put_line_text(w, name, suffix, extra_name, extra_value, extra_len, tmp, n);
+}
+
+static void put_created(writer_t *w, const char *name, const promc__series_t *s)
+{
+    char tmp[40];
+    size_t n = promc__fmt_micros(s->created_us, tmp);
+    put_line_text(w, name, "_created", NULL, NULL, 0, tmp, n);
 }
 
 /* ---- our own metrics ------------------------------------------------------------------------- */
@@ -456,7 +465,7 @@ static int child_samples(writer_t *w, const promc_metric_t *m, const promc__seri
             put_line(w, name, "_total", NULL, NULL, 0,
                      promc__counter_get((const struct promc_counter *)s));
         if (om && (mask & S_CREATED))
-            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+            put_created(w, name, s);
         break;
     case PROMC_GAUGE:
         put_line(w, name, "", NULL, NULL, 0, promc_gauge_value((const promc_gauge_t *)s));
@@ -476,7 +485,7 @@ static int child_samples(writer_t *w, const promc_metric_t *m, const promc__seri
         if (mask & S_SUM)
             put_line(w, name, "_sum", NULL, NULL, 0, promc_histogram_sum(h));
         if (om && (mask & S_CREATED))
-            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+            put_created(w, name, s);
         break;
     }
     case PROMC_SUMMARY: {
@@ -486,7 +495,7 @@ static int child_samples(writer_t *w, const promc_metric_t *m, const promc__seri
         if (mask & S_SUM)
             put_line(w, name, "_sum", NULL, NULL, 0, promc_summary_sum(x));
         if (om && (mask & S_CREATED))
-            put_line(w, name, "_created", NULL, NULL, 0, s->created);
+            put_created(w, name, s);
         break;
     }
     case PROMC_INFO:
@@ -542,7 +551,7 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
              s = atomic_load_explicit(&s->next, memory_order_acquire)) {
             rc = prepare_labels(w, m, s);
             if (!rc)
-                put_line(w, m->name, "_created", NULL, NULL, 0, s->created);
+                put_created(w, m->name, s);
         }
     }
     if (locked)

@@ -1,62 +1,120 @@
-/* Counter updates.  A whole increment is one relaxed atomic add on an integer cell; anything else a
- * compare-and-swap loop on a floating cell.  A counter without labels spreads its updates over
- * cache-line cells chosen per thread, so threads hammering one counter do not contend (the idea of
- * Java's LongAdder); reads sum the cells. */
+/* Counter updates.
+ *
+ * A child of a labelled counter has one cell: a whole increment is one relaxed atomic add on its
+ * integer part, anything else a compare-and-swap loop on its floating part (client_golang's split).
+ *
+ * A counter without labels is the one every thread of a process tends to hit, so it has a row of
+ * cache-line cells, one per thread slot: each live thread that updates counters owns a slot number
+ * (taken on its first update, given back when it exits), and only the owner ever writes the cell of
+ * its slot.  The owner's update is then a plain load and store (relaxed atomics, no lock prefix, no
+ * cache line shared with another writer), and readers sum the cells.  Threads beyond the number of
+ * cells share the counter's own cell with atomic adds.  A slot handed from an exited thread to a
+ * new one passes through a mutex, which orders the old owner's last store before the new owner's
+ * first load. */
 #include <math.h>
 #include "metric/metric_internal.h"
 
-/* Each thread takes the next stripe index on its first update.  initial-exec TLS: a plain
- * %fs-relative load, also from the shared library. */
-static _Atomic unsigned next_stripe;
-static __thread unsigned tls_stripe __attribute__((tls_model("initial-exec")));
+#define MAX_SLOTS 64
 
-static inline promc__counter_cell_t *cell_of(promc_counter_t *c)
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t slots_used; /* bit i: slot i owned by a live thread (under slot_lock) */
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
+/* 0: not assigned yet; 1..MAX_SLOTS: slot + 1; MAX_SLOTS + 1: none was free.
+ * initial-exec TLS: one %fs-relative load, also from the shared library. */
+static __thread unsigned tls_slot __attribute__((tls_model("initial-exec")));
+
+static void slot_release(void *v)
+{
+    unsigned slot = (unsigned)(uintptr_t)v - 1;
+    pthread_mutex_lock(&slot_lock);
+    slots_used &= ~((uint64_t)1 << slot);
+    pthread_mutex_unlock(&slot_lock);
+}
+
+static void slot_init(void)
+{
+    if (pthread_key_create(&slot_key, slot_release) != 0)
+        slot_key = (pthread_key_t)-1;
+}
+
+static unsigned slot_assign(void)
+{
+    pthread_once(&slot_once, slot_init);
+    unsigned got = MAX_SLOTS + 1;
+    if (slot_key != (pthread_key_t)-1) {
+        pthread_mutex_lock(&slot_lock);
+        if (~slots_used) {
+            unsigned i = (unsigned)__builtin_ctzll(~slots_used);
+            /* The destructor returns the slot at thread exit; without it the slot is not ours. */
+            if (pthread_setspecific(slot_key, (void *)(uintptr_t)(i + 1)) == 0) {
+                slots_used |= (uint64_t)1 << i;
+                got = i + 1;
+            }
+        }
+        pthread_mutex_unlock(&slot_lock);
+    }
+    tls_slot = got;
+    return got;
+}
+
+/* The cell this thread owns in c, or NULL: then the shared cell, with atomic adds. */
+static inline promc__counter_cell_t *own_cell(promc_counter_t *c)
 {
     if (!c->stripes)
-        return &c->cell;
-    unsigned i = tls_stripe;
-    if (__builtin_expect(i == 0, 0)) {
-        i = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) + 1;
-        if (i == 0)
-            i = 1;
-        tls_stripe = i;
-    }
-    return &c->stripes[i & c->mask].cell;
+        return NULL;
+    unsigned slot = tls_slot;
+    if (__builtin_expect(slot == 0, 0))
+        slot = slot_assign();
+    if (slot - 1 <= c->mask)
+        return &c->stripes[slot - 1].cell;
+    return NULL;
 }
 
 void promc_counter_inc(promc_counter_t *c)
 {
-    atomic_fetch_add_explicit(&cell_of(c)->ival, 1, memory_order_relaxed);
+    promc__counter_cell_t *own = own_cell(c);
+    if (own) {
+        uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
+        atomic_store_explicit(&own->ival, v + 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->cell.ival, 1, memory_order_relaxed);
 }
 
 int promc_counter_add(promc_counter_t *c, double amount)
 {
     if (!(amount >= 0))
         return promc__err(PROMC_ENEGATIVE, "counter '%s': amount %g", c->s.metric->name, amount);
-    promc__counter_cell_t *cell = cell_of(c);
-    if (amount < 9007199254740992.0 && amount == floor(amount))
-        atomic_fetch_add_explicit(&cell->ival, (uint64_t)amount, memory_order_relaxed);
+    bool whole = amount < 9007199254740992.0 && amount == floor(amount);
+    promc__counter_cell_t *own = own_cell(c);
+    if (own) {
+        if (whole) {
+            uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
+            atomic_store_explicit(&own->ival, v + (uint64_t)amount, memory_order_relaxed);
+        } else {
+            uint64_t b = atomic_load_explicit(&own->fbits, memory_order_relaxed);
+            atomic_store_explicit(&own->fbits,
+                                  promc__double_to_bits(promc__bits_to_double(b) + amount),
+                                  memory_order_relaxed);
+        }
+        return 0;
+    }
+    if (whole)
+        atomic_fetch_add_explicit(&c->cell.ival, (uint64_t)amount, memory_order_relaxed);
     else
-        promc__atomic_add_double(&cell->fbits, amount);
+        promc__atomic_add_double(&c->cell.fbits, amount);
     return 0;
-}
-
-static double cell_value(const promc__counter_cell_t *cell)
-{
-    uint64_t i = atomic_load_explicit(&((promc__counter_cell_t *)cell)->ival, memory_order_relaxed);
-    uint64_t f =
-        atomic_load_explicit(&((promc__counter_cell_t *)cell)->fbits, memory_order_relaxed);
-    return (double)i + promc__bits_to_double(f);
 }
 
 double promc__counter_get(const struct promc_counter *c)
 {
-    if (!c->stripes)
-        return cell_value(&c->cell);
     /* Integer parts are summed as integers, so a large count stays exact until the conversion. */
-    uint64_t i = 0;
-    double f = 0;
-    for (unsigned k = 0; k <= c->mask; k++) {
+    promc__counter_cell_t *shared = (promc__counter_cell_t *)&c->cell;
+    uint64_t i = atomic_load_explicit(&shared->ival, memory_order_relaxed);
+    double f = promc__bits_to_double(atomic_load_explicit(&shared->fbits, memory_order_relaxed));
+    for (unsigned k = 0; c->stripes && k <= c->mask; k++) {
         promc__counter_cell_t *cell = &c->stripes[k].cell;
         i += atomic_load_explicit(&cell->ival, memory_order_relaxed);
         f += promc__bits_to_double(atomic_load_explicit(&cell->fbits, memory_order_relaxed));

@@ -248,7 +248,7 @@ static promc__series_t *series_alloc(promc_metric_t *m, const promc_str_t *value
         s->values = v;
         s->hash = promc__hash_values(values, n);
     }
-    s->created = promc__now_unix();
+    s->created_us = promc__now_unix_us();
     promc__series_init(m, s);
     return s;
 }

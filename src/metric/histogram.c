@@ -1,18 +1,22 @@
 /* Histogram and summary updates.  A histogram child keeps one non-cumulative count per bucket and
  * the sum; _count is the sum of the bucket counts when read, so _count always equals the +Inf
- * bucket in a scrape.  The bucket is found by a linear scan for the usual few bounds (branch
- * predictable, no division) and by binary search past 16. */
+ * bucket in a scrape.  The bucket is found by counting the bounds below the value for the usual few
+ * bounds (no branch to mispredict) and by binary search past 32. */
 #include "metric/metric_internal.h"
 
 static size_t bucket_index(const promc_metric_t *m, double v)
 {
     const double *b = m->bounds;
     size_t n = m->bound_count;
-    if (n <= 16) {
+    if (__builtin_expect(v != v, 0))
+        return n; /* NaN: no bucket, as client_python */
+    if (n <= 32) {
+        /* Branch-free: the index is the number of bounds below v.  Varied values would make a
+         * scan's exit branch mispredict on most observations. */
         size_t i = 0;
-        while (i < n && !(v <= b[i]))
-            i++;
-        return i; /* n for NaN: no bucket, as client_python */
+        for (size_t k = 0; k < n; k++)
+            i += v > b[k];
+        return i;
     }
     size_t lo = 0, hi = n;
     while (lo < hi) {

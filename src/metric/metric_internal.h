@@ -29,7 +29,7 @@ struct promc__series {
     struct promc_metric *metric;
     const promc_str_t *values; /* the metric's label_count values; NULL for a root */
     uint64_t hash;
-    double created;                  /* Unix seconds */
+    int64_t created_us; /* Unix time in microseconds: exact, so it formats without a float search */
     _Atomic(promc__series_t *) next; /* exposition list */
     promc__series_t *prev;           /* exposition list (under the lock); retired list after */
 };

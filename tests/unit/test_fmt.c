@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <promc/promc.h>
 #include "check.h"
+#include "common/common.h"
 
 static void one(double v, const char *want)
 {
@@ -90,5 +91,25 @@ int main(int argc, char **argv)
         }
     }
     freelocale(c_locale);
+    /* Creation times format from integer microseconds exactly as their double would. */
+    int micro_bad = 0;
+    for (int i = 0; i < 100000; i++) {
+        int64_t us = 1000000000000LL + (((int64_t)rand() << 31) ^ rand()) % 7000000000000000LL;
+        if (i == 0)
+            us = 1795648373241581LL;
+        if (i == 1)
+            us = 1700000000000000LL;
+        char a[64], b[64];
+        promc__fmt_micros(us, a);
+        promc__fmt_double((double)us / 1e6, b);
+        if (strcmp(a, b) != 0 && micro_bad++ < 5)
+            fprintf(stderr, "micros %lld: %s != %s\n", (long long)us, a, b);
+    }
+    CHECK(micro_bad == 0);
+    char m[64];
+    promc__fmt_micros(1700000000000000LL, m);
+    CHECK_STR(m, "1.7e+09");
+    promc__fmt_micros(5, m);
+    CHECK_STR(m, "5e-06");
     return check_report(argc > 1 ? "test_fmt (locale)" : "test_fmt");
 }
