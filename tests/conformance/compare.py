@@ -47,6 +47,14 @@ Behaviour, applied by pydriver.py where client_python would otherwise accept the
       against its label names: a refused Enum stays in the registry, holds its name, and makes
       every later scrape raise AttributeError.  promc registers nothing when a constructor fails.
       pydriver unregisters what the failed constructor left behind.
+  enum-dup-states   Enum(states=['a', 'a']) is accepted and writes two series with the same labels
+      and different values (1 and 0).  promc refuses a repeated state.
+  enum-overlap-full-name   Enum() compares its label names with the name as given instead of the
+      full name (namespace_subsystem_name), while the children it creates compare with the full
+      name.  So Enum('x', namespace='ns', labelnames=['ns_x']) is accepted and then every
+      labels() call raises, and Enum('y', namespace='ns', labelnames=['y']) is refused although
+      `ns_y{ns_y=..., y=...}` is a valid series.  promc checks the full name (PROMC_EOVERLAP).
+      pydriver passes the joined full name to Enum().
 
 Every entry is checked both ways on each run: a probe confirms the installed client_python still
 behaves as described (otherwise the entry is stale: remove it), and the corpus must trigger the
@@ -76,6 +84,8 @@ BEHAVIOUR_DIFFERENCES = (
     "dup-labelnames",
     "info-keys",
     "enum-register-then-raise",
+    "enum-dup-states",
+    "enum-overlap-full-name",
 )
 DRIVER_TIMEOUT = 120  # seconds per driver run; generous for a loaded machine and ASan
 
@@ -118,6 +128,11 @@ def probe_differences():
         "dup-labelnames": accepts(lambda: Gauge("probe", "p", ["a", "a"], registry=None)),
         "info-keys": accepts(lambda: Info("probe", "p", registry=None).info({"a-b": "x"})),
         "enum-register-then-raise": enum_left_registered(),
+        "enum-dup-states": accepts(lambda: Enum("probe", "p", registry=None, states=["a", "a"])),
+        "enum-overlap-full-name": accepts(lambda: Enum("x", "p", namespace="ns", registry=None,
+                                                       labelnames=["ns_x"], states=["a"]))
+        and not accepts(lambda: Enum("y", "p", namespace="ns", registry=None, labelnames=["y"],
+                                     states=["a"])),
     }
 
 

@@ -45,6 +45,9 @@ def main():
               file=sys.stderr)
         return 1
 
+    if not os.access(args.cdriver, os.X_OK):
+        print(f"om_parse.py: FAIL: no driver at {args.cdriver} (did the build fail?)", file=sys.stderr)
+        return 1
     scripts = sorted(f for f in os.listdir(args.corpus) if f.endswith(".ops"))
     if not scripts:
         print(f"om_parse.py: FAIL: no scripts in {args.corpus}", file=sys.stderr)
@@ -95,7 +98,8 @@ def main():
             lines = [ln for ln in text.split("\n") if ln and not ln.startswith("#")]
             samples = sum(len(fam.samples) for fam in families)
             if samples != len(lines):
-                print(f"FAIL {s}: {len(lines)} sample lines but the parser yielded {samples}")
+                print(f"FAIL {s}: {len(lines)} sample lines but the parser yielded {samples} "
+                      "(it drops repeated series silently: duplicate series in the output?)")
                 failures += 1
                 continue
             print(f"ok   {s}: {len(families)} families, {samples} samples")

@@ -49,6 +49,9 @@ def main():
     ap.add_argument("--min", type=int, default=5, help="fewest marked scripts to accept")
     args = ap.parse_args()
 
+    if not os.access(args.cdriver, os.X_OK):
+        print(f"promtool_check.py: FAIL: no driver at {args.cdriver} (did the build fail?)", file=sys.stderr)
+        return 1
     exe = shutil.which("promtool")
     if not exe:
         print("promtool_check.py: FAIL: promtool not found on PATH; it comes with the Debian "

@@ -102,12 +102,27 @@ class Driver:
                     self.refuse(op, "bucket-order", f"NaN bucket bound in {bounds}")
                 if any(a >= b for a, b in zip(bounds, bounds[1:])):
                     self.refuse(op, "bucket-order", f"bounds not strictly increasing: {bounds}")
+        name = t(op.name)
         if "states" in op.opts:
-            kwargs["states"] = [t(b) for b in op.opts["states"]]
+            states = [t(b) for b in op.opts["states"]]
+            kwargs["states"] = states
+            # enum-dup-states: a repeated state gives duplicate series with conflicting values.
+            if len(set(states)) != len(states):
+                self.refuse(op, "enum-dup-states", f"state repeated in {states}")
+        if op.verb == "enum" and ("namespace" in kwargs or "subsystem" in kwargs):
+            # enum-overlap-full-name: Enum() compares its label names with the name as given, not
+            # with the full name (its children do use the full name).  Giving it the full name,
+            # joined as client_python joins it, makes the check use the full name.
+            full = "".join(part + "_" for part in (kwargs.pop("namespace", ""),
+                                                   kwargs.pop("subsystem", "")) if part) + name
+            labelnames = kwargs.get("labelnames", [])
+            if (name in labelnames) != (full in labelnames):
+                self.deliberate.append((op.lineno, "enum-overlap-full-name"))
+            name = full
 
         before = set(self.registry._collector_to_names)
         try:
-            metric = CLASSES[op.verb](t(op.name), t(op.help), **kwargs)
+            metric = CLASSES[op.verb](name, t(op.help), **kwargs)
         except Exception:
             # enum-register-then-raise: Enum() registers itself before it checks its states and
             # its name against the label names; the refused object stays registered and makes

@@ -64,6 +64,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cdriver", required=True)
     args = ap.parse_args()
+    if not os.access(args.cdriver, os.X_OK):
+        print(f"selftest.py: FAIL: no driver at {args.cdriver} (did the build fail?)", file=sys.stderr)
+        return 1
     failures = []
     work = tempfile.mkdtemp(prefix="promc-conformance-selftest-")
     try:
