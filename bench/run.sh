@@ -59,7 +59,7 @@ if grep -q '^example-001' <(cmake --build "$build" --target help 2>/dev/null | s
 fi
 step "building $targets"
 # shellcheck disable=SC2086
-cmake --build "$build" -j "$(nproc)" --target $targets
+cmake --build "$build" -j "$(nproc)" --target $targets >&2
 
 step "building the C++ peers (g++ -O2, prometheus-cpp)"
 g++ -O2 -std=c++17 -o "$peers/bench_cpp" "$src/bench/peers/lib_cpp.cpp" -lprometheus-cpp-core \
