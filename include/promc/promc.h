@@ -7,5 +7,7 @@
 #include <promc/metric.h>
 #include <promc/registry.h>
 #include <promc/expose.h>
+#include <promc/http.h>
+#include <promc/process.h>
 
 #endif

@@ -1,0 +1,316 @@
+/* The built-in endpoints (/metrics, /, /healthz, /readyz) and the promhttp_* metrics.
+ *
+ * A scrape is written straight into the response's output buffer by promc_registry_write(), on
+ * the worker thread that received it; nothing is copied on the way to the socket.  The scrape
+ * timeout is checked each time the writer hands over a piece, so a scrape that runs past it is
+ * abandoned at the next piece rather than finished and thrown away. */
+#include "http/http_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h> /* TAILQ_*, which evkeyvalq is made of */
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include <promc/expose.h>
+
+#include "common/common.h"
+
+#define MAX_NAME_FILTERS 256
+
+static const char INDEX_HTML[] =
+    "<!DOCTYPE html>\n"
+    "<html><head><meta charset=\"utf-8\"><title>promc exporter</title></head>\n"
+    "<body><h1>promc exporter</h1>\n"
+    "<p><a href=\"/metrics\">Metrics</a></p>\n"
+    "</body></html>\n";
+
+/* ---- the promhttp_* metrics, one set per registry ------------------------------------------ */
+
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+static promc__http_shared_t *shared_list;
+
+static void shared_destroy(promc__http_shared_t *sh)
+{
+    promc_counter_free(sh->requests);
+    promc_gauge_free(sh->in_flight);
+    promc__free(sh);
+}
+
+static int code_child(promc__http_shared_t *sh, const char *code, promc_counter_t **out)
+{
+    promc_str_t v = promc_str(code);
+    return promc_counter_labels(sh->requests, &v, 1, out);
+}
+
+static int shared_create(promc_registry_t *reg, promc__http_shared_t **out)
+{
+    static const char *const code_label[] = {"code"};
+    promc__http_shared_t *sh = promc__calloc(1, sizeof *sh);
+    if (sh == NULL)
+        return promc__err(PROMC_ENOMEM, "promhttp metrics");
+    sh->registry = reg;
+    int rc =
+        promc_counter_new(&sh->requests, &(promc_metric_opts_t){
+                                             .name = "promhttp_metric_handler_requests",
+                                             .help = "Total number of scrapes by HTTP status code.",
+                                             .label_names = code_label,
+                                             .label_count = 1,
+                                             .registry = reg,
+                                         });
+    if (rc != 0)
+        goto fail;
+    rc = promc_gauge_new(&sh->in_flight, &(promc_metric_opts_t){
+                                             .name = "promhttp_metric_handler_requests_in_flight",
+                                             .help = "Current number of scrapes being served.",
+                                             .registry = reg,
+                                         });
+    if (rc != 0)
+        goto fail;
+    /* As client_golang does, the usual codes are there at zero from the start. */
+    if ((rc = code_child(sh, "200", &sh->code_200)) != 0 ||
+        (rc = code_child(sh, "500", &sh->code_500)) != 0 ||
+        (rc = code_child(sh, "503", &sh->code_503)) != 0)
+        goto fail;
+    *out = sh;
+    return 0;
+fail:
+    shared_destroy(sh);
+    return rc;
+}
+
+int promc__http_shared_acquire(promc_registry_t *reg, promc__http_shared_t **out)
+{
+    int rc = 0;
+    pthread_mutex_lock(&shared_lock);
+    promc__http_shared_t *sh = shared_list;
+    while (sh && sh->registry != reg)
+        sh = sh->next;
+    if (sh == NULL) {
+        rc = shared_create(reg, &sh);
+        if (rc == 0) {
+            sh->next = shared_list;
+            shared_list = sh;
+        }
+    }
+    if (rc == 0) {
+        sh->refs++;
+        *out = sh;
+    }
+    pthread_mutex_unlock(&shared_lock);
+    return rc;
+}
+
+void promc__http_shared_release(promc__http_shared_t *sh)
+{
+    pthread_mutex_lock(&shared_lock);
+    if (--sh->refs > 0) {
+        pthread_mutex_unlock(&shared_lock);
+        return;
+    }
+    promc__http_shared_t **pp = &shared_list;
+    while (*pp != sh)
+        pp = &(*pp)->next;
+    *pp = sh->next;
+    pthread_mutex_unlock(&shared_lock);
+    shared_destroy(sh);
+}
+
+/* ---- /metrics ------------------------------------------------------------------------------- */
+
+typedef struct scrape_sink {
+    struct evbuffer *out;
+    int64_t deadline_ns; /* 0: none */
+    bool timed_out;
+    bool oom;
+} scrape_sink_t;
+
+static int sink_evbuffer(void *ud, const void *data, size_t len)
+{
+    scrape_sink_t *s = ud;
+    if (s->deadline_ns && promc__now_mono_ns() > s->deadline_ns) {
+        s->timed_out = true;
+        return 1;
+    }
+    if (evbuffer_add(s->out, data, len) != 0) {
+        s->oom = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* X-Prometheus-Scrape-Timeout-Seconds as a deadline; 0 when absent or not a positive number. */
+static int64_t scrape_deadline(promc_http_request_t *r, int64_t start_ns)
+{
+    const char *h = promc_http_request_header(r, "X-Prometheus-Scrape-Timeout-Seconds");
+    if (h == NULL)
+        return 0;
+    char *end;
+    errno = 0;
+    double s = strtod(h, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (end == h || *end != '\0' || errno != 0 || !(s > 0) || !isfinite(s))
+        return 0;
+    if (s > 1e6)
+        s = 1e6;
+    return start_ns + (int64_t)(s * 1e9);
+}
+
+/* The name[] query parameters (decoded).  Returns the count, or -1 when out of memory; the values
+ * point into `kv`. */
+static int name_filters(promc_http_request_t *r, struct evkeyvalq *kv, const char **names)
+{
+    int n = 0;
+    if (r->query == NULL)
+        return 0;
+    if (evhttp_parse_query_str(r->query, kv) != 0)
+        return 0; /* a malformed query selects nothing special: the whole registry */
+    struct evkeyval *e;
+    TAILQ_FOREACH(e, kv, next)
+    {
+        bool match = strcmp(e->key, "name[]") == 0;
+        if (!match && strchr(e->key, '%')) {
+            char *k = evhttp_uridecode(e->key, 1, NULL);
+            if (k == NULL)
+                return -1;
+            match = strcmp(k, "name[]") == 0;
+            free(k); /* libevent's allocation */
+        }
+        if (match && n < MAX_NAME_FILTERS)
+            names[n++] = e->value;
+    }
+    return n;
+}
+
+static void count_code(promc__http_shared_t *sh, int status)
+{
+    switch (status) {
+    case 200:
+        promc_counter_inc(sh->code_200);
+        break;
+    case 500:
+        promc_counter_inc(sh->code_500);
+        break;
+    case 503:
+        promc_counter_inc(sh->code_503);
+        break;
+    default: {
+        char buf[24];
+        promc_counter_t *child;
+        promc__fmt_u64((uint64_t)status, buf);
+        if (code_child(sh, buf, &child) == 0)
+            promc_counter_inc(child);
+    }
+    }
+}
+
+static void respond_text(promc_http_request_t *r, int status, const char *text)
+{
+    struct evbuffer *b = promc__http_body(r);
+    evbuffer_drain(b, evbuffer_get_length(b));
+    (void)promc_http_respond(r, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static int write_scrape(promc_http_request_t *r)
+{
+    promc_http_server_t *srv = r->srv;
+    int64_t start = promc__now_mono_ns();
+    scrape_sink_t sink = {promc__http_body(r), scrape_deadline(r, start), false, false};
+    const char *names[MAX_NAME_FILTERS];
+    struct evkeyvalq kv;
+    TAILQ_INIT(&kv);
+    int n = name_filters(r, &kv, names);
+    if (n < 0) {
+        evhttp_clear_headers(&kv);
+        respond_text(r, 500, "out of memory\n");
+        return 500;
+    }
+    promc_expose_opts_t opts = {
+        .format = promc_format_negotiate(promc_http_request_header(r, "Accept")),
+        .names = n > 0 ? names : NULL,
+        .name_count = (size_t)n,
+        .gzip = promc_gzip_accepted(promc_http_request_header(r, "Accept-Encoding")),
+    };
+    int rc = promc_registry_write(srv->registry, &opts, sink_evbuffer, &sink);
+    evhttp_clear_headers(&kv);
+    if (sink.timed_out ||
+        (rc == 0 && sink.deadline_ns && promc__now_mono_ns() > sink.deadline_ns)) {
+        respond_text(r, 503, "scrape abandoned: it ran past X-Prometheus-Scrape-Timeout-Seconds\n");
+        return 503;
+    }
+    if (rc != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "error writing the metrics: %s%s%s\n",
+                 sink.oom ? "out of memory" : promc_strerror(rc), promc_last_error()[0] ? ": " : "",
+                 promc_last_error());
+        respond_text(r, 500, msg);
+        return 500;
+    }
+    if (opts.gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0)
+        return 500;
+    if (promc_http_set_header(r, "Vary", "Accept-Encoding") != 0)
+        return 500;
+    if (promc__http_send(r, 200, promc_format_content_type(opts.format)) != 0)
+        return 500;
+    return 200;
+}
+
+static void serve_metrics(promc_http_request_t *r)
+{
+    promc_http_server_t *srv = r->srv;
+    promc__http_shared_t *sh = srv->shared;
+    unsigned now = atomic_fetch_add(&srv->scrapes, 1) + 1;
+    if (now > srv->max_in_flight) {
+        atomic_fetch_sub(&srv->scrapes, 1);
+        char msg[128];
+        snprintf(msg, sizeof msg, "too many scrapes in flight (limit %u), try again later\n",
+                 srv->max_in_flight);
+        respond_text(r, 503, msg);
+        count_code(sh, 503);
+        return;
+    }
+    promc_gauge_inc(sh->in_flight);
+    int status = write_scrape(r);
+    promc_gauge_dec(sh->in_flight);
+    atomic_fetch_sub(&srv->scrapes, 1);
+    count_code(sh, status);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+bool promc__http_builtin(promc_http_request_t *r)
+{
+    const char *p = r->path;
+    bool metrics = strcmp(p, "/metrics") == 0;
+    bool index = strcmp(p, "/") == 0;
+    bool healthz = strcmp(p, "/healthz") == 0;
+    bool readyz = strcmp(p, "/readyz") == 0;
+    if (!metrics && !index && !healthz && !readyz)
+        return false;
+    if (!promc__http_is_get_or_head(r)) {
+        (void)promc_http_set_header(r, "Allow", "GET, HEAD");
+        respond_text(r, 405, "405 method not allowed\n");
+        return true;
+    }
+    if (metrics) {
+        serve_metrics(r);
+    } else if (index) {
+        (void)promc_http_respond(r, 200, "text/html; charset=utf-8", INDEX_HTML,
+                                 sizeof INDEX_HTML - 1);
+    } else if (healthz) {
+        respond_text(r, 200, "ok\n");
+    } else if (atomic_load(&r->srv->stopping)) {
+        respond_text(r, 503, "stopping\n");
+    } else if (atomic_load(&r->srv->ready)) {
+        respond_text(r, 200, "ready\n");
+    } else {
+        respond_text(r, 503, "not ready\n");
+    }
+    return true;
+}

@@ -1,0 +1,116 @@
+/* promc_http_start() under memory exhaustion, the way libuv's test-loop-oom.c drives it: the
+ * allocator fails after n successful allocations, for n = 0, 1, 2, ... until the start succeeds.
+ * Every failed start must return PROMC_ENOMEM, free all it allocated and leave nothing
+ * registered; the start that succeeds must serve.  (libevent's own allocations do not go through
+ * promc's allocator and are not exercised here.) */
+#define _GNU_SOURCE
+#include <promc/promc.h>
+
+#include <stdatomic.h>
+
+#include "check.h"
+#include "http_client.h"
+
+static atomic_long budget = -1; /* allocations still allowed; -1: unlimited */
+static atomic_long live;        /* blocks handed out and not yet freed */
+
+static bool take(void)
+{
+    long b = atomic_load(&budget);
+    while (b >= 0) {
+        if (b == 0)
+            return false;
+        if (atomic_compare_exchange_weak(&budget, &b, b - 1))
+            return true;
+    }
+    return true;
+}
+
+static void *t_malloc(size_t n)
+{
+    if (!take())
+        return NULL;
+    void *p = malloc(n);
+    if (p)
+        atomic_fetch_add(&live, 1);
+    return p;
+}
+
+static void *t_realloc(void *p, size_t n)
+{
+    if (!take())
+        return NULL;
+    void *q = realloc(p, n);
+    if (q && p == NULL)
+        atomic_fetch_add(&live, 1);
+    return q;
+}
+
+static void t_free(void *p)
+{
+    if (p)
+        atomic_fetch_sub(&live, 1);
+    free(p);
+}
+
+static void hello(void *ud, promc_http_request_t *req)
+{
+    (void)ud;
+    (void)promc_http_respond(req, 200, "text/plain", "hi", 2);
+}
+
+int main(void)
+{
+    CHECK_RC(promc_set_allocator(t_malloc, t_realloc, t_free), 0);
+    promc_registry_t *reg;
+    CHECK_RC(promc_registry_new(&reg), 0);
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(
+                 &c, &(promc_metric_opts_t){.name = "oom_c", .help = "Counter.", .registry = reg}),
+             0);
+    const promc_http_route_t routes[] = {{.path = "/hi", .fn = hello}};
+    promc_http_opts_t opts = {
+        .address = "127.0.0.1", .registry = reg, .threads = 2, .routes = routes, .route_count = 1};
+    long baseline = atomic_load(&live);
+    promc_http_server_t *s = NULL;
+    long n;
+    int failures = 0;
+    for (n = 0; n < 100000; n++) {
+        atomic_store(&budget, n);
+        int rc = promc_http_start(&s, &opts);
+        atomic_store(&budget, -1);
+        if (rc == 0)
+            break;
+        failures++;
+        CHECK_RC(rc, PROMC_ENOMEM);
+        CHECK(s == NULL);
+        CHECK(atomic_load(&live) == baseline);
+        if (atomic_load(&live) != baseline)
+            fprintf(stderr, "after failing at allocation %ld: %ld blocks not freed\n", n,
+                    atomic_load(&live) - baseline);
+        /* Nothing of ours is left in the registry. */
+        char *text = NULL;
+        size_t len;
+        CHECK_RC(promc_registry_write_buf(reg, NULL, &text, &len), 0);
+        CHECK(text && strstr(text, "promhttp_") == NULL);
+        promc_buf_free(text);
+    }
+    printf("promc_http_start failed cleanly at each of its first %d allocations\n", failures);
+    CHECK(failures >= 5);
+    CHECK(s != NULL);
+    if (s) {
+        hc_response_t r;
+        CHECK_RC(hc_get(promc_http_port(s), "/hi", "", &r), 0);
+        CHECK(r.status == 200);
+        hc_response_free(&r);
+        CHECK_RC(hc_get(promc_http_port(s), "/metrics", "", &r), 0);
+        CHECK(r.status == 200 && strstr(r.body, "oom_c_total 0.0") != NULL);
+        hc_response_free(&r);
+        CHECK_RC(promc_http_stop(s, 1), 0);
+        /* Stopping frees everything the start allocated. */
+        CHECK(atomic_load(&live) == baseline);
+    }
+    promc_counter_free(c);
+    promc_registry_free(reg);
+    return check_report("http_oom_test");
+}
