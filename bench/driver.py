@@ -892,9 +892,14 @@ def service_report(impls, res):
         if any(sum(e) for e in errs):
             parts.append("wrk socket errors (connect, read, write, timeout): " +
                          ", ".join(str(e) for e in errs))
+        p99 = [x.get("p99_ms") for x in r.get("hello", [])]
+        p99s = [x.get("p99_ms") for x in r.get("hello_scrape", [])]
+        if p99s:
+            parts.append("p99 per run (ms) " + ", ".join(fmt_num(x) for x in p99) +
+                         "; with the scrape loop " + ", ".join(fmt_num(x) for x in p99s))
         scr = [x.get("scrapes_ok", 0) for x in r.get("hello_scrape", [])]
         if scr:
-            parts.append(f"scrapes during the load runs: {scr}")
+            parts.append(f"scrapes during those runs: {scr}")
         if impl == "example-001" and "big" in r:
             parts.append("the big scrape is measured on bench/scrape_bench (the promc HTTP "
                          "server serving a 100k-child family), as example-001 has no flag for it")
@@ -929,7 +934,10 @@ def main():
         impls, res = run_service(a.src, a.build, a.peers)
         raw["service"] = res
         report += [f"## B. Service benchmarks (wrk -t1 -c50 -d{DURATION}s, median of {REPS})", "",
-                   service_report(impls, res), ""]
+                   f"Scrape loop: one scraper, {SCRAPE_INTERVAL} s between scrapes. example-001 "
+                   f"--threads {NPROC}, nginx {NPROC} workers, Go GOMAXPROCS={NPROC}, civetweb 64 "
+                   "threads (one per connection), the tutorial single-threaded; wrk shares the "
+                   "same cores.", "", service_report(impls, res), ""]
     report += [f"- load average at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}"]
     if failures:
         report += ["", "## FAILED CHECKS", ""] + [f"- {f}" for f in failures]
