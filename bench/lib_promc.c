@@ -23,7 +23,7 @@
 
 #include "bench_mem.h"
 
-#define VALUES 1000
+#define VALUES     1000
 #define OBS_VALUES 4096
 
 static double now_ns(void)
@@ -177,7 +177,8 @@ static void bench_l6(long n)
     promc_registry_t *r = new_registry();
     promc_histogram_t *h;
     int rc = promc_histogram_new(
-        &h, &(promc_metric_opts_t){.name = "bench_l6", .help = "Benchmark histogram.", .registry = r});
+        &h,
+        &(promc_metric_opts_t){.name = "bench_l6", .help = "Benchmark histogram.", .registry = r});
     if (rc != 0)
         die("promc_histogram_new", rc);
     static double v[OBS_VALUES];
@@ -232,8 +233,7 @@ static void bench_render(const char *workload, long n)
     printf("RESULT impl=promc workload=%s n=%ld ns_op=%.3f ms=%.3f check=ok peak_rss_kb=%ld "
            "bytes=%zu setup_ms=%.1f setup_kb=%ld bytes_per_child=%.1f render_growth_kb=%s%ld\n",
            workload, n, t / (double)n, t / 1e6, peak, sc.bytes, setup / 1e6, rss1 - rss0,
-           (double)(rss1 - rss0) * 1024.0 / (double)n, reset == 0 ? "" : "~",
-           peak_render - rss1);
+           (double)(rss1 - rss0) * 1024.0 / (double)n, reset == 0 ? "" : "~", peak_render - rss1);
 }
 
 int main(int argc, char **argv)

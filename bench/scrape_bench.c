@@ -4,7 +4,8 @@
  * peers build it behind their --bench-children flag.  bench/driver.py scrapes it and measures.
  *
  * Usage: scrape_bench [--children N] [--port P] [--bind ADDR]
- * Prints "Prometheus metrics available on port: P /metrics" when serving; stops on SIGTERM/SIGINT. */
+ * Prints "Prometheus metrics available on port: P /metrics" when serving; stops on SIGTERM/SIGINT.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
     unsigned long children = 100000;
     unsigned port = 0;
     const char *bind = "127.0.0.1";
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc) {
             fprintf(stderr, "usage: scrape_bench [--children N] [--port P] [--bind ADDR]\n");
             return 2;
@@ -55,7 +56,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "scrape_bench: unknown argument '%s'\n", argv[i]);
             return 2;
         }
-        i++;
     }
 
     /* Signals are taken synchronously with sigwait(); block them before any thread starts. */
