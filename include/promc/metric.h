@@ -80,7 +80,7 @@ typedef struct promc_metric_opts {
      * .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10 +Inf. */
     const double *buckets;
     size_t bucket_count;
-    /* Enum: the states, the first being the initial one. */
+    /* Enum: the states, distinct, the first being the initial one. */
     const char *const *states;
     size_t state_count;
     /* Counter: number of cache-line cells an update is spread over, so that threads updating one

@@ -427,7 +427,13 @@ static unsigned sample_mask(const writer_t *w, const promc_metric_t *m, bool cre
         mask = S_TOTAL | (created ? S_CREATED : 0);
         break;
     case PROMC_HISTOGRAM:
-        mask = S_BUCKET | S_COUNT | (m->bounds[0] >= 0 ? S_SUM : 0) | (created ? S_CREATED : 0);
+        /* No _sum when a bound is negative (it would not be a counter), as client_python; and
+         * then in OpenMetrics no _count either, which the spec allows only beside a _sum. */
+        mask = S_BUCKET | (created ? S_CREATED : 0);
+        if (m->bounds[0] >= 0)
+            mask |= S_SUM | S_COUNT;
+        else if (w->fmt == PROMC_FORMAT_TEXT)
+            mask |= S_COUNT;
         break;
     case PROMC_SUMMARY:
         mask = S_COUNT | S_SUM | (created ? S_CREATED : 0);

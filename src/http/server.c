@@ -318,6 +318,11 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL)
         return NULL;
+    /* evhttp keeps reading while it writes a response (to notice a close), with no limit: a
+     * client that pipelines requests and never reads the answers would make the input grow
+     * without bound.  A read high-watermark caps it; it must stay above the header cap, so that
+     * an oversized header is still seen and answered. */
+    bufferevent_setwatermark(bev, EV_READ, 0, w->srv->max_request_bytes + INPUT_SLACK);
     conn_t *c = w->free_slots;
     if (c == NULL)
         return bev; /* not reached: the listener pauses at the cap; served, but not counted */

@@ -283,9 +283,14 @@ static int check_opts(promc_type_t type, const promc_metric_opts_t *o)
     if (type == PROMC_ENUM) {
         if (!o->states || !o->state_count)
             return promc__err(PROMC_EINVAL, "enum '%.100s' without states", o->name);
-        for (size_t i = 0; i < o->state_count; i++)
+        for (size_t i = 0; i < o->state_count; i++) {
             if (!o->states[i])
                 return promc__err(PROMC_EINVAL, "enum state %zu is NULL", i);
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(o->states[i], o->states[j]) == 0)
+                    return promc__err(PROMC_EINVAL, "enum '%.100s': state '%.100s' given twice",
+                                      o->name, o->states[i]);
+        }
     }
     return 0;
 }
@@ -345,8 +350,8 @@ int promc__metric_create(promc_type_t type, const promc_metric_opts_t *o, promc_
         if (!b)
             b = promc_histogram_default_buckets(&nb);
         for (size_t i = 1; i < nb; i++)
-            if (!(b[i - 1] <= b[i])) {
-                rc = promc__err(PROMC_EBUCKETS, "histogram '%s': buckets not in sorted order",
+            if (!(b[i - 1] < b[i])) {
+                rc = promc__err(PROMC_EBUCKETS, "histogram '%s': buckets not strictly increasing",
                                 m->name);
                 goto fail;
             }

@@ -34,11 +34,10 @@ struct promc__series {
     promc__series_t *prev;           /* exposition list (under the lock); retired list after */
 };
 
-/* A counter cell: an integer part for whole increments (one atomic add) and a floating part for the
- * rest (a compare-and-swap loop on its bits), as client_golang does. */
+/* A counter cell: the value as the bits of a double, summed in the order the updates come, as
+ * client_python's single float does (so the same increments give the same digits). */
 typedef struct promc__counter_cell {
-    _Atomic uint64_t ival;
-    _Atomic uint64_t fbits;
+    _Atomic uint64_t bits;
 } promc__counter_cell_t;
 
 #define PROMC__CACHE_LINE 64

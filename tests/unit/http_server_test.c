@@ -505,22 +505,32 @@ static void test_connection_cap(void)
 /* ---- routes ------------------------------------------------------------------------------- */
 
 static atomic_int hits_echo, hits_fallback;
+/* Handlers run on server threads: they count what went wrong, and the main thread CHECKs it. */
+static atomic_int handler_errors;
+
+#define HANDLER_EXPECT(cond)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            atomic_fetch_add(&handler_errors, 1);                                                  \
+            fprintf(stderr, "%s:%d: handler expectation failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                                          \
+    } while (0)
 
 static void echo_handler(void *ud, promc_http_request_t *req)
 {
-    CHECK(ud == (void *)&hits_echo);
+    HANDLER_EXPECT(ud == (void *)&hits_echo);
     atomic_fetch_add(&hits_echo, 1);
     char body[512];
     const char *q = promc_http_request_query(req);
     const char *h = promc_http_request_header(req, "x-test");
     snprintf(body, sizeof body, "%s %s q=%s h=%s", promc_http_request_method(req),
              promc_http_request_path(req), q ? q : "(none)", h ? h : "(none)");
-    CHECK_RC(promc_http_set_header(req, "X-Reply", "yes"), 0);
-    CHECK_RC(promc_http_set_header(req, "X-Bad", "a\r\nInjected: 1"), PROMC_EINVAL);
-    CHECK_RC(promc_http_respond(req, 999, NULL, NULL, 0), PROMC_EINVAL);
-    CHECK_RC(promc_http_respond(req, 201, "text/plain", body, strlen(body)), 0);
-    CHECK_RC(promc_http_respond(req, 200, NULL, "again", 5), PROMC_ESTATE);
-    CHECK_RC(promc_http_set_header(req, "X-Late", "no"), PROMC_ESTATE);
+    HANDLER_EXPECT(promc_http_set_header(req, "X-Reply", "yes") == 0);
+    HANDLER_EXPECT(promc_http_set_header(req, "X-Bad", "a\r\nInjected: 1") == PROMC_EINVAL);
+    HANDLER_EXPECT(promc_http_respond(req, 999, NULL, NULL, 0) == PROMC_EINVAL);
+    HANDLER_EXPECT(promc_http_respond(req, 201, "text/plain", body, strlen(body)) == 0);
+    HANDLER_EXPECT(promc_http_respond(req, 200, NULL, "again", 5) == PROMC_ESTATE);
+    HANDLER_EXPECT(promc_http_set_header(req, "X-Late", "no") == PROMC_ESTATE);
 }
 
 static void silent_handler(void *ud, promc_http_request_t *req)
@@ -576,6 +586,7 @@ static void test_routes(void)
     CHECK(r.status == 418);
     hc_response_free(&r);
     CHECK(atomic_load(&hits_echo) == 3);
+    CHECK(atomic_load(&handler_errors) == 0);
     CHECK(atomic_load(&hits_fallback) == 2);
     CHECK_RC(promc_http_stop(s, 1), 0);
 
@@ -832,6 +843,7 @@ typedef struct stopper {
     promc_http_server_t *s;
     double drain;
     double took;
+    int rc;
     atomic_bool done;
 } stopper_t;
 
@@ -839,7 +851,7 @@ static void *stop_thread(void *arg)
 {
     stopper_t *st = arg;
     double t0 = hc_now();
-    CHECK_RC(promc_http_stop(st->s, st->drain), 0);
+    st->rc = promc_http_stop(st->s, st->drain);
     st->took = hc_now() - t0;
     atomic_store(&st->done, true);
     return NULL;
@@ -891,7 +903,7 @@ static void test_stop_drains_in_flight(void)
     fd = slow_reader_socket(promc_http_port(s));
     CHECK(fd >= 0 && hc_send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
     CHECK(hc_wait_readable(fd, 20000) == 1);
-    stopper_t st = {s, 30, 0, false};
+    stopper_t st = {s, 30, 0, -1, false};
     pthread_t th;
     pthread_create(&th, NULL, stop_thread, &st);
     hc_sleep_ms(200);
@@ -903,6 +915,7 @@ static void test_stop_drains_in_flight(void)
     CHECK(contains(r.body, "big{i=\"value-00059999-padding-padding\"} 59999.0\n"));
     hc_response_free(&r);
     pthread_join(th, NULL);
+    CHECK_RC(st.rc, 0);
     CHECK(st.took < 25);
     close(fd);
 

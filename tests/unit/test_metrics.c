@@ -191,6 +191,20 @@ static void test_validation(void)
                                                             .bucket_count = 2,
                                                             .registry = r}),
              PROMC_EBUCKETS);
+    double repeated[] = {1, 1, 2};
+    CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "a",
+                                                            .help = "",
+                                                            .buckets = repeated,
+                                                            .bucket_count = 3,
+                                                            .registry = r}),
+             PROMC_EBUCKETS);
+    const char *dup_states[] = {"on", "on"};
+    CHECK_RC(promc_enum_new(&e, &(promc_metric_opts_t){.name = "a",
+                                                       .help = "",
+                                                       .states = dup_states,
+                                                       .state_count = 2,
+                                                       .registry = r}),
+             PROMC_EINVAL);
     double inf_only[] = {INFINITY};
     CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "a",
                                                             .help = "",
@@ -355,8 +369,9 @@ static void test_types(void)
     CHECK(contains(t, want_tail));
     CHECK(contains(t, "# HELP temp_celsius T.\n# TYPE temp_celsius gauge\n# UNIT temp_celsius "
                       "celsius\ntemp_celsius 1."));
-    /* A histogram whose first bound is negative has no _sum, as in client_python. */
-    CHECK(contains(t, "neg_count 0.0\n# HELP sz"));
+    /* A histogram whose first bound is negative has no _sum, as in client_python, and in
+     * OpenMetrics no _count either. */
+    CHECK(contains(t, "neg_bucket{le=\"+Inf\"} 0.0\n# HELP sz"));
     CHECK(contains(t, "sz_count 2.0\nsz_sum 7.0\n"));
     CHECK(contains(t, "# TYPE build info\nbuild_info{a=\"x\",version=\"1.0\"} 1.0\n"));
     CHECK(contains(t, "# TYPE state stateset\nstate{state=\"starting\"} 0.0\n"
@@ -365,6 +380,7 @@ static void test_types(void)
     t = render(r, PROMC_FORMAT_TEXT);
     CHECK(contains(t, "# HELP build_info B.\n# TYPE build_info gauge\n"));
     CHECK(contains(t, "# TYPE state gauge\n"));
+    CHECK(contains(t, "neg_bucket{le=\"+Inf\"} 0.0\nneg_count 0.0\n# HELP sz"));
     promc_buf_free(t);
 
     /* name[] filtering keeps only the samples named, and drops families left empty. */
