@@ -240,8 +240,8 @@ def http_get(url, timeout=5):
 # ---- Prometheus -----------------------------------------------------------------------------------
 
 class Prometheus:
-    def __init__(self, procs, binary, config, workdir, name="prometheus"):
-        self.port = free_port()
+    def __init__(self, procs, binary, config, workdir, name="prometheus", port=None):
+        self.port = port or free_port()
         self.base = "http://127.0.0.1:%d" % self.port
         data = os.path.join(workdir, name + "-data")
         os.makedirs(data, exist_ok=True)
@@ -287,3 +287,26 @@ class Prometheus:
         if len(res) != 1:
             raise CheckError("%s: expected one series, got %d" % (promql, len(res)))
         return float(res[0]["value"][1])
+
+
+# ---- example-001 ------------------------------------------------------------------------------------
+
+class Service:
+    """One example-001 process on 127.0.0.1 with ports of its own."""
+
+    def __init__(self, procs, binary, workdir, name, extra=()):
+        self.name = name
+        self.http_port = free_port()
+        self.metrics_port = free_port()
+        self.http = "http://127.0.0.1:%d" % self.http_port
+        self.metrics = "http://127.0.0.1:%d" % self.metrics_port
+        self.proc = procs.start([binary, "--bind", "127.0.0.1", "--port", str(self.http_port),
+                                 "--metrics-port", str(self.metrics_port)] + list(extra),
+                                os.path.join(workdir, name + ".log"))
+        wait_until("%s healthy" % name, self._healthy, 30)
+
+    def _healthy(self):
+        if self.proc.poll() is not None:
+            raise CheckError("%s exited (%s):\n%s" % (self.name, self.proc.returncode,
+                                                     tail(self.proc.log_path)))
+        return http_get(self.metrics + "/healthz", timeout=2)[0] == 200
