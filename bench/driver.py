@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -792,6 +793,10 @@ def run_service(src, build, peers):
                 r["big"] = big_scrape(impl, paths, tmp)
             except (OSError, RuntimeError, subprocess.TimeoutExpired) as e:
                 fail(f"{impl} big scrape: {e}")
+    if failures:
+        log(f"service logs kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     return impls, res
 
 
