@@ -21,7 +21,7 @@ extern "C" {
     XX(ERESERVED, -5, "reserved label name")                                                       \
     XX(ELABELCOUNT, -6, "wrong number of label values")                                            \
     XX(EDUPLICATE, -7, "duplicated time series in registry")                                       \
-    XX(EBUCKETS, -8, "histogram buckets not sorted or fewer than two")                             \
+    XX(EBUCKETS, -8, "histogram buckets not strictly increasing or too few")                       \
     XX(EUNIT, -9, "invalid unit, or a unit on a type that cannot have one")                        \
     XX(ENEGATIVE, -10, "counters can only be incremented by non-negative amounts")                 \
     XX(ENOENT, -11, "no such series, state or collector")                                          \
