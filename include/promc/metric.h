@@ -227,9 +227,9 @@ PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
 /* Time a block: PROMC_HISTOGRAM_TIME(h) { work(); }  - observes when the block is left normally
  * (not through return, goto, break or longjmp out of it).  The macros nest (one per line). */
 #define PROMC_CAT2_(a, b) a##b
-#define PROMC_CAT_(a, b) PROMC_CAT2_(a, b)
-#define PROMC_T_ PROMC_CAT_(promc_t_, __LINE__)
-#define PROMC_ONCE_ PROMC_CAT_(promc_once_, __LINE__)
+#define PROMC_CAT_(a, b)  PROMC_CAT2_(a, b)
+#define PROMC_T_          PROMC_CAT_(promc_t_, __LINE__)
+#define PROMC_ONCE_       PROMC_CAT_(promc_once_, __LINE__)
 #define PROMC_HISTOGRAM_TIME(h)                                                                    \
     for (promc_timer_t PROMC_T_ = promc_timer_start(), *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;      \
          promc_histogram_observe_since((h), PROMC_T_), PROMC_ONCE_ = NULL)
@@ -241,7 +241,8 @@ PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
          promc_gauge_set_since((g), PROMC_T_), PROMC_ONCE_ = NULL)
 /* Track work in progress: the gauge goes up on entry and down when the block is left normally. */
 #define PROMC_GAUGE_TRACK_INPROGRESS(g)                                                            \
-    for (int PROMC_ONCE_ = (promc_gauge_inc(g), 1); PROMC_ONCE_; promc_gauge_dec(g), PROMC_ONCE_ = 0)
+    for (int PROMC_ONCE_ = (promc_gauge_inc(g), 1); PROMC_ONCE_;                                   \
+         promc_gauge_dec(g), PROMC_ONCE_ = 0)
 
 /* ---- Info -------------------------------------------------------------------------------------
  * Replaces the info labels (copied).  Names follow the label-name rules and must not repeat the
