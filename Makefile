@@ -37,10 +37,9 @@ test:
 	$(CMAKE) --build build-tsan -j $(JOBS)
 	scripts/test-all.sh
 
+# Benchmarks side by side with the peers (bench/run.sh configures build-bench as Release itself).
 bench:
 	@scripts/deps.sh bench
-	$(CMAKE) -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
-	$(CMAKE) --build build-bench -j $(JOBS)
 	bench/run.sh build-bench
 
 install: build

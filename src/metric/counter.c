@@ -1,16 +1,17 @@
 /* Counter updates.
  *
- * The value is a double, added to in the order of the updates exactly as client_python's float is
- * (whole increments are not kept apart as integers, as client_golang does: that would be more exact
- * past 2^53 but would print other digits than client_python for the same increments).  A child of
- * a labelled counter has one cell, updated with a compare-and-swap loop.
+ * A cell keeps whole increments as an exact integer and the rest in a double (client_golang's
+ * split): an increment is then one atomic add, and counts stay exact past 2^53.  client_python
+ * keeps one double, so where whole and fractional increments mix, its digits can differ in the last
+ * place (0.7 + 1 + 1 + 0.1: 2.8000000000000003 there, 2.8 here; listed in
+ * tests/conformance/compare.py). A child of a labelled counter has one cell.
  *
  * A counter without labels is the one every thread of a process tends to hit, so it has a row of
  * cache-line cells, one per thread slot: each live thread that updates counters owns a slot number
  * (taken on its first update, given back when it exits), and only the owner ever writes the cell of
  * its slot.  The owner's update is then a plain load, add and store (relaxed atomics, no lock
  * prefix, no cache line shared with another writer), and readers sum the cells.  Threads beyond
- * the number of cells share the counter's own cell with compare-and-swap.  A slot handed from an
+ * the number of cells share the counter's own cell with atomic adds.  A slot handed from an
  * exited thread to a new one passes through a mutex, which orders the old owner's last store before
  * the new owner's first load. */
 #include "metric/metric_internal.h"
@@ -73,42 +74,59 @@ static inline promc__counter_cell_t *own_cell(promc_counter_t *c)
     return NULL;
 }
 
-static inline void cell_add_owned(promc__counter_cell_t *own, double amount)
+static inline bool is_whole(double amount)
 {
-    uint64_t b = atomic_load_explicit(&own->bits, memory_order_relaxed);
-    atomic_store_explicit(&own->bits, promc__double_to_bits(promc__bits_to_double(b) + amount),
-                          memory_order_relaxed);
+    return amount < 9007199254740992.0 && amount == (double)(uint64_t)amount;
 }
 
 void promc_counter_inc(promc_counter_t *c)
 {
     promc__counter_cell_t *own = own_cell(c);
-    if (own)
-        cell_add_owned(own, 1.0);
-    else
-        promc__atomic_add_double(&c->cell.bits, 1.0);
+    if (own) {
+        uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
+        atomic_store_explicit(&own->ival, v + 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&c->cell.ival, 1, memory_order_relaxed);
 }
 
 int promc_counter_add(promc_counter_t *c, double amount)
 {
     if (!(amount >= 0))
         return promc__err(PROMC_ENEGATIVE, "counter '%s': amount %g", c->s.metric->name, amount);
+    bool whole = is_whole(amount);
     promc__counter_cell_t *own = own_cell(c);
-    if (own)
-        cell_add_owned(own, amount);
+    if (own) {
+        if (whole) {
+            uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
+            atomic_store_explicit(&own->ival, v + (uint64_t)amount, memory_order_relaxed);
+        } else {
+            uint64_t b = atomic_load_explicit(&own->fbits, memory_order_relaxed);
+            atomic_store_explicit(&own->fbits,
+                                  promc__double_to_bits(promc__bits_to_double(b) + amount),
+                                  memory_order_relaxed);
+        }
+        return 0;
+    }
+    if (whole)
+        atomic_fetch_add_explicit(&c->cell.ival, (uint64_t)amount, memory_order_relaxed);
     else
-        promc__atomic_add_double(&c->cell.bits, amount);
+        promc__atomic_add_double(&c->cell.fbits, amount);
     return 0;
 }
 
 double promc__counter_get(const struct promc_counter *c)
 {
+    /* Integer parts are summed as integers, so a large count stays exact until the conversion. */
     promc__counter_cell_t *shared = (promc__counter_cell_t *)&c->cell;
-    double v = promc__bits_to_double(atomic_load_explicit(&shared->bits, memory_order_relaxed));
-    for (unsigned k = 0; c->stripes && k <= c->mask; k++)
-        v += promc__bits_to_double(
-            atomic_load_explicit(&c->stripes[k].cell.bits, memory_order_relaxed));
-    return v;
+    uint64_t i = atomic_load_explicit(&shared->ival, memory_order_relaxed);
+    double f = promc__bits_to_double(atomic_load_explicit(&shared->fbits, memory_order_relaxed));
+    for (unsigned k = 0; c->stripes && k <= c->mask; k++) {
+        promc__counter_cell_t *cell = &c->stripes[k].cell;
+        i += atomic_load_explicit(&cell->ival, memory_order_relaxed);
+        f += promc__bits_to_double(atomic_load_explicit(&cell->fbits, memory_order_relaxed));
+    }
+    return (double)i + f;
 }
 
 double promc_counter_value(const promc_counter_t *c)

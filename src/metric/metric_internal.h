@@ -34,10 +34,11 @@ struct promc__series {
     promc__series_t *prev;           /* exposition list (under the lock); retired list after */
 };
 
-/* A counter cell: the value as the bits of a double, summed in the order the updates come, as
- * client_python's single float does (so the same increments give the same digits). */
+/* A counter cell: whole increments are summed exactly as an integer (one atomic add), anything else
+ * in a double; the value is their sum, as client_golang keeps it. */
 typedef struct promc__counter_cell {
-    _Atomic uint64_t bits;
+    _Atomic uint64_t ival;
+    _Atomic uint64_t fbits;
 } promc__counter_cell_t;
 
 #define PROMC__CACHE_LINE 64

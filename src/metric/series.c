@@ -12,8 +12,10 @@ void promc__series_init(promc_metric_t *m, promc__series_t *s)
             c->stripes = promc__malloc_aligned(m->stripes * sizeof(promc__counter_stripe_t),
                                                PROMC__CACHE_LINE);
             if (c->stripes) {
-                for (unsigned i = 0; i < m->stripes; i++)
-                    atomic_init(&c->stripes[i].cell.bits, 0);
+                for (unsigned i = 0; i < m->stripes; i++) {
+                    atomic_init(&c->stripes[i].cell.ival, 0);
+                    atomic_init(&c->stripes[i].cell.fbits, 0);
+                }
                 c->mask = m->stripes - 1;
             }
         }

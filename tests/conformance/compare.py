@@ -56,6 +56,14 @@ Behaviour, applied by pydriver.py where client_python would otherwise accept the
       `ns_y{ns_y=..., y=...}` is a valid series.  promc checks the full name (PROMC_EOVERLAP).
       pydriver passes the joined full name to Enum().
 
+  counter-exact-integers   A counter is one double in client_python, rounded after every
+      increment.  promc keeps whole increments as an exact integer and the rest in a double, added
+      when read (client_golang's split): an increment is one atomic add, and counts stay exact past
+      2^53.  Where whole and fractional increments mix, the last digit can differ (0.7, 1, 1, 0.1
+      gives 2.8000000000000003 in client_python, 2.8 in promc; 2^53, 1, 2 gives
+      9.007199254740994e+15 there, the exact 9.007199254740996e+15 here).  pydriver mirrors
+      promc's arithmetic for counters and lists the lines where the two differ.
+
 Every entry is checked both ways on each run: a probe confirms the installed client_python still
 behaves as described (otherwise the entry is stale: remove it), and the corpus must trigger the
 entry at least once (otherwise it is untested).
@@ -86,6 +94,7 @@ BEHAVIOUR_DIFFERENCES = (
     "enum-register-then-raise",
     "enum-dup-states",
     "enum-overlap-full-name",
+    "counter-exact-integers",
 )
 DRIVER_TIMEOUT = 120  # seconds per driver run; generous for a loaded machine and ASan
 
@@ -112,6 +121,12 @@ def probe_differences():
             pass
         return bool(r._collector_to_names)
 
+    def mixed_counter():
+        c = Counter("probe", "p", registry=None)
+        for amount in (0.7, 1, 1, 0.1):
+            c.inc(amount)
+        return c._value.get()
+
     def count_without_sum():
         from prometheus_client.openmetrics.exposition import generate_latest
         r = CollectorRegistry()
@@ -133,6 +148,7 @@ def probe_differences():
                                                        labelnames=["ns_x"], states=["a"]))
         and not accepts(lambda: Enum("y", "p", namespace="ns", registry=None, labelnames=["y"],
                                      states=["a"])),
+        "counter-exact-integers": mixed_counter() == 2.8000000000000003,
     }
 
 

@@ -70,6 +70,22 @@ class Driver:
         self.vars = {}  # var -> (verb, metric) or (verb, None) after a failed creation
         self.deliberate = []  # (lineno, ident)
 
+    def exact_integers(self, op, counter, amount):
+        """counter-exact-integers: promc keeps a counter's whole increments as an exact integer and
+        the rest in a double, adding the two when read (as client_golang does); client_python adds
+        every increment to one double.  Mirror promc's arithmetic and record where the value
+        differs from what client_python computed."""
+        # Kept on the child itself: an id() could be reused by a child created after a removal.
+        parts = counter.__dict__.setdefault("_promc_exact_parts", [0, 0.0])
+        if amount < 2.0 ** 53 and amount == math.floor(amount):
+            parts[0] += int(amount)
+        else:
+            parts[1] += amount
+        exact = float(parts[0]) + parts[1]
+        if exact != counter._value.get():
+            counter._value.set(exact)
+            self.deliberate.append((op.lineno, "counter-exact-integers"))
+
     def refuse(self, op, ident, why):
         self.deliberate.append((op.lineno, ident))
         raise DeliberateRefusal(ident, why)
@@ -152,12 +168,16 @@ class Driver:
         if op.verb == "inc":
             if op.amount is None:
                 target.inc()
+                if verb == "counter":
+                    self.exact_integers(op, target, 1.0)
                 return
             # counter-nan-inc: Counter.inc() tests `amount < 0`, which is false for NaN, so the
             # counter would become NaN for good.
             if verb == "counter" and math.isnan(op.amount):
                 self.refuse(op, "counter-nan-inc", "NaN increment of a counter")
             target.inc(op.amount)
+            if verb == "counter":
+                self.exact_integers(op, target, op.amount)
         elif op.verb == "dec":
             if op.amount is None:
                 target.dec()
