@@ -18,6 +18,26 @@ need buildah buildah
 df="$src/deploy/Dockerfile"
 base=$(awk 'toupper($1) == "FROM" && $2 != "scratch" {print $2; exit}' "$df")
 [ -n "$base" ] || die "no build-stage FROM in $df"
+# Podman's storage is shared: whatever image held the FROM name before gets it back afterwards
+# (unless it was one of ours), and our base and any earlier build of $image are removed, so
+# repeated runs leave nothing behind but the current image.
+ours_label=promc-deploy-test-base
+label_of() { podman image inspect --format '{{index .Labels "org.opencontainers.image.description"}}' "$1" 2>/dev/null || true; }
+prev_base=$(podman image inspect --format '{{.Id}}' "$base" 2>/dev/null || true)
+prev_image=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+new_base=""
+restore() {
+    [ -n "$new_base" ] && podman rmi "$new_base" >/dev/null 2>&1
+    if [ -n "$prev_base" ] && podman image exists "$prev_base"; then
+        if [ "$(label_of "$prev_base")" = "$ours_label" ]; then
+            podman rmi "$prev_base" >/dev/null 2>&1
+        else
+            podman tag "$prev_base" "$base"
+        fi
+    fi
+    return 0
+}
+trap restore EXIT
 # The packages the Dockerfile's build stage installs when they are missing: the base gets them all,
 # so the build needs no network.
 pkgs=$(sed -n 's/.*pkgs="\([^"]*\)".*/\1/p' "$df" | head -1)
@@ -36,8 +56,8 @@ for try in 1 2; do
     tail -5 "$work/mmdebstrap.log"
 done
 [ $ok = 1 ] || die "mmdebstrap could not make the base image (log: $work/mmdebstrap.log)"
-podman import --quiet --change "LABEL org.opencontainers.image.description=promc-deploy-test-base" \
-    "$work/base.tar" "$base" >/dev/null || die "podman import failed"
+new_base=$(podman import --quiet --change "LABEL org.opencontainers.image.description=$ours_label" \
+    "$work/base.tar" "$base") || die "podman import failed"
 rm -f "$work/base.tar"
 echo "made and imported in $(($(date +%s) - t0)) s"
 
@@ -50,6 +70,9 @@ if ! buildah bud --isolation chroot --pull=never --layers=false --build-arg "REV
     die "the image build failed (log: $work/build.log)"
 fi
 echo "built in $(($(date +%s) - t0)) s"
+if [ -n "$prev_image" ] && [ "$prev_image" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+    podman rmi "$prev_image" >/dev/null 2>&1 || true # the previous run's build, now untagged
+fi
 grep -E 'warning: Using .* in statically linked' "$work/build.log" | sed 's/^.*warning/  linker warning/' |
     sort -u || true
 

@@ -79,23 +79,32 @@ check_service() { # HTTP_BASE METRICS_BASE
 }
 
 section "can the container runtime start a container here? ($(runc --version | head -1))"
-base=$(awk 'toupper($1) == "FROM" && $2 != "scratch" {print $2; exit}' "$src/deploy/Dockerfile")
-if ! out=$(podman run --rm --pull=never --network none "$base" /bin/true 2>&1); then
-    {
-        echo "######################################################################"
-        echo "## The container runtime cannot start containers on this machine:"
-        echo "##   podman run --rm $base /bin/true"
-        sed 's/^/##   /' <<<"$out"
-        echo "## The image build was checked by deploy_image_build; running it was NOT."
-        echo "######################################################################"
-    } | tee /dev/stderr
-    if [ "${PROMC_DEPLOY_ALLOW_NO_RUNTIME:-}" = 1 ]; then
-        echo "SKIPPED (PROMC_DEPLOY_ALLOW_NO_RUNTIME=1)"
-        exit 77
+# The image's own --help: exit 0 shows the runtime works.  podman's 125-127 with an OCI runtime
+# message means the runtime could not start the container; any other failure is the image's.
+set +e
+out=$(podman run --rm --pull=never --network none "$image" --help 2>&1)
+rc=$?
+set -e
+if [ $rc != 0 ]; then
+    if [ $rc -ge 125 ] && grep -qiE 'OCI|runc|runtime|cgroup|rlimit' <<<"$out"; then
+        {
+            echo "######################################################################"
+            echo "## The container runtime cannot start containers on this machine:"
+            echo "##   podman run --rm $image --help  (exit $rc)"
+            sed 's/^/##   /' <<<"$out" | head -20
+            echo "## The image build was checked by deploy_image_build; running it was NOT."
+            echo "######################################################################"
+        } | tee /dev/stderr
+        if [ "${PROMC_DEPLOY_ALLOW_NO_RUNTIME:-}" = 1 ]; then
+            echo "SKIPPED (PROMC_DEPLOY_ALLOW_NO_RUNTIME=1)"
+            exit 77
+        fi
+        die "no container runtime (set PROMC_DEPLOY_ALLOW_NO_RUNTIME=1 to report a skip instead)"
     fi
-    die "no container runtime (set PROMC_DEPLOY_ALLOW_NO_RUNTIME=1 to report a skip instead)"
+    echo "$out"
+    die "the image's example-001 --help failed (exit $rc)"
 fi
-echo "yes"
+echo "yes: example-001 --help ran in a container"
 
 kubectl kustomize "$src/deploy/k8s" >"$work/base.yaml"
 read -r mem_req mem_lim < <("$PY" - "$work/base.yaml" <<'EOF'
