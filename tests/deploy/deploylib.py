@@ -292,21 +292,33 @@ class Prometheus:
 # ---- example-001 ------------------------------------------------------------------------------------
 
 class Service:
-    """One example-001 process on 127.0.0.1 with ports of its own."""
+    """One example-001 process on 127.0.0.1.  It binds port 0 for both servers and prints the ports
+    the kernel gave it, so no other user of the machine can take them in between."""
 
     def __init__(self, procs, binary, workdir, name, extra=()):
         self.name = name
-        self.http_port = free_port()
-        self.metrics_port = free_port()
+        self.proc = procs.start([binary, "--bind", "127.0.0.1", "--port", "0",
+                                 "--metrics-port", "0"] + list(extra),
+                                os.path.join(workdir, name + ".log"))
+        self.metrics_port, self.http_port = wait_until("%s to print its ports" % name,
+                                                       self._ports, 30)
         self.http = "http://127.0.0.1:%d" % self.http_port
         self.metrics = "http://127.0.0.1:%d" % self.metrics_port
-        self.proc = procs.start([binary, "--bind", "127.0.0.1", "--port", str(self.http_port),
-                                 "--metrics-port", str(self.metrics_port)] + list(extra),
-                                os.path.join(workdir, name + ".log"))
         wait_until("%s healthy" % name, self._healthy, 30)
 
-    def _healthy(self):
+    def _ports(self):
+        self._alive()
+        with open(self.proc.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        m = re.search(r"metrics available on port: (\d+)", text)
+        h = re.search(r"HTTP server available on port (\d+)", text)
+        return (int(m.group(1)), int(h.group(1))) if m and h else None
+
+    def _alive(self):
         if self.proc.poll() is not None:
             raise CheckError("%s exited (%s):\n%s" % (self.name, self.proc.returncode,
                                                      tail(self.proc.log_path)))
+
+    def _healthy(self):
+        self._alive()
         return http_get(self.metrics + "/healthz", timeout=2)[0] == 200

@@ -5,7 +5,7 @@
 #      accepts, uid 65534, memory after bursts of load against the Deployment's requests and
 #      limits, SIGTERM -> exit 0;
 #   2. podman kube play --network host on a test copy of the rendered Deployment (one replica,
-#      no containerPorts, no probes, local image name, this test's ports): the pod answers too,
+#      no containerPorts, no probes, local image name, ports the kernel picks): the pod answers too,
 #      with the securityContext and memory limit the manifest asks for, and stops with exit 0.
 # If the container runtime cannot start any container here, the test says so in a banner and
 # FAILS (a skip would count as a pass in the suite's closing tally); set
@@ -44,7 +44,22 @@ cleanup() {
 trap cleanup EXIT
 
 podman image exists "$image" || die "no image $image: deploy_image_build makes it"
-port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# The service binds port 0 and prints the ports it got: no other user of the machine can take them.
+ports_of() { # CONTAINER -> "HTTP_PORT METRICS_PORT" once it has printed both
+    local i log h m
+    for ((i = 0; i < 150; i++)); do
+        log=$(podman logs "$1" 2>&1 || true)
+        h=$(sed -n 's/^HTTP server available on port \([0-9]*\).*/\1/p' <<<"$log" | tail -1)
+        m=$(sed -n 's/^Prometheus metrics available on port: \([0-9]*\).*/\1/p' <<<"$log" | tail -1)
+        if [ -n "$h" ] && [ -n "$m" ]; then
+            echo "$h $m"
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "$log" | tail -20 >&2
+    die "$1 did not print its ports within 30 s"
+}
 get() { curl -sS --max-time 5 "$@"; }
 wait_healthy() { # URL SECONDS CONTAINER
     local i
@@ -120,12 +135,11 @@ EOF
 )
 
 section "podman run --network host --read-only $image (its own USER)"
-hp=$(port)
-mp=$(port)
 podman run -d --name "$name" --pull=never --network host --read-only --cap-drop=ALL \
     --security-opt no-new-privileges "$image" \
-    --bind 127.0.0.1 --port "$hp" --metrics-port "$mp" --drain-seconds 2 >/dev/null ||
+    --bind 127.0.0.1 --port 0 --metrics-port 0 --drain-seconds 2 >/dev/null ||
     die "podman run failed"
+read -r hp mp < <(ports_of "$name")
 wait_healthy "http://127.0.0.1:$mp" 30 "$name"
 pid=$(podman inspect --format '{{.State.Pid}}' "$name")
 read -r uid capeff nnp seccomp < <(status_of "$pid")
@@ -151,12 +165,10 @@ podman logs "$name" 2>&1 | grep -q 'SIGTERM' || die "the log does not mention SI
 podman rm "$name" >/dev/null
 
 section "podman kube play --network host (a test copy of the rendered Deployment)"
-hp=$(port)
-mp=$(port)
 pod="example-001v1-test-$$"
-"$PY" - "$work/base.yaml" "$kube" "$image" "$hp" "$mp" "$pod" <<'EOF'
+"$PY" - "$work/base.yaml" "$kube" "$image" "$pod" <<'EOF'
 import sys, yaml
-src, out, image, hp, mp, pod = sys.argv[1:]
+src, out, image, pod = sys.argv[1:]
 dep = next(d for d in yaml.safe_load_all(open(src)) if d and d["kind"] == "Deployment")
 dep["metadata"]["name"] = pod
 # One replica: with host networking two would want the same ports.
@@ -170,7 +182,7 @@ for c in spec["containers"]:
     for p in ("livenessProbe", "readinessProbe", "startupProbe"):
         c.pop(p, None)
     env = {e["name"]: e for e in c.setdefault("env", [])}
-    for k, v in (("EXAMPLE001_PORT", hp), ("EXAMPLE001_METRICS_PORT", mp),
+    for k, v in (("EXAMPLE001_PORT", "0"), ("EXAMPLE001_METRICS_PORT", "0"),
                  ("EXAMPLE001_BIND", "127.0.0.1")):
         if k in env:
             env[k]["value"] = v
@@ -183,6 +195,7 @@ if ! podman kube play --network host "$kube" >"$work/kube-play.out" 2>"$work/kub
     die "podman kube play failed"
 fi
 ctr="$pod-pod-0-example-001"
+read -r hp mp < <(ports_of "$ctr")
 wait_healthy "http://127.0.0.1:$mp" 30 "$ctr"
 check_service "http://127.0.0.1:$hp" "http://127.0.0.1:$mp"
 pid=$(podman inspect --format '{{.State.Pid}}' "$ctr")
