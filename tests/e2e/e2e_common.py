@@ -155,6 +155,9 @@ def main(name, body, extra_args=None):
         traceback.print_exc()
         print("FAIL %s: unexpected exception (above)" % name, flush=True)
     finally:
+        # A second signal must not cut the cleanup short.
+        for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(s, signal.SIG_IGN)
         if _failed:
             _dump_diagnostics()
         cleanup()
@@ -171,6 +174,9 @@ def on_failure_show(title, fn):
 
 
 def _dump_diagnostics():
+    states = process_states()
+    if states:
+        print("---- processes:%s" % states)
     for title, fn in _diagnostics:
         try:
             text = fn()
@@ -279,6 +285,23 @@ def parse_samples(text):
 # example-001
 
 
+_services = []
+
+
+def describe_exit(rc):
+    if rc is None:
+        return "running"
+    if rc < 0:
+        return "killed by signal %d (%s)" % (-rc, signal.Signals(-rc).name)
+    return "exited with status %d" % rc
+
+
+def process_states():
+    """' [example-001 TAG pid N: running | exited ... | killed by signal ...]' for each service."""
+    return "".join(" [example-001 %s pid %d: %s]" % (s.tag, s.proc.pid, describe_exit(s.proc.poll()))
+                   for s in _services)
+
+
 class Service:
     """One example-001 process on kernel-chosen ports."""
 
@@ -293,6 +316,8 @@ class Service:
         self.argv = [binary, "--port", "0", "--metrics-port", "0", "--bind", bind, *extra]
         self._stderr_f = open(self.stderr_path, "wb")
         self.proc = spawn(self.argv, stdout=subprocess.PIPE, stderr=self._stderr_f)
+        self.tag = tag
+        _services.append(self)
         on_failure_show("example-001 %s stdout" % tag, lambda: "\n".join(self.stdout_lines))
         on_failure_show("example-001 %s stderr" % tag, self.stderr)
         self._reader = threading.Thread(target=self._read_stdout, daemon=True)

@@ -70,7 +70,7 @@ def body(args):
     n, out, _, _ = wrk(url, 2)
     rate = n / 2.0
     log("calibration: %d requests in 2 s (%.0f/s)" % (n, rate))
-    need = args.min_requests * 1.3
+    need = args.min_requests * 1.6  # room for a machine that slows down after calibrating
     if rate * MAX_SECONDS < need:
         fail("example-001 answers %.0f requests/s here: %d requests would take more than %d s"
              % (rate, args.min_requests, MAX_SECONDS))
