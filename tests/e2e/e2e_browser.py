@@ -42,7 +42,7 @@ class TextOf(html.parser.HTMLParser):
             self.chunks.append(" ".join(data.split()))
 
 
-def chromium(args, workdir, *extra, timeout=60):
+def chromium(workdir, *extra, timeout=60):
     profile = e.mktemp_dir("chromium-profile")
     argv = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
             "--no-first-run", "--disable-background-networking", "--disable-component-update",
@@ -50,8 +50,12 @@ def chromium(args, workdir, *extra, timeout=60):
             "--window-size=%d,%d" % (WIDTH, HEIGHT), *extra]
     out = os.path.join(e.mktemp_dir("chromium-out"), "stdout")
     errp = out + ".err"
+    # Chromium writes caches and crash reports under HOME and the XDG directories: point them
+    # into the throwaway profile, so a run leaves nothing behind and needs no writable home.
+    env = dict(os.environ, HOME=profile, XDG_CONFIG_HOME=os.path.join(profile, "config"),
+               XDG_CACHE_HOME=os.path.join(profile, "cache"))
     with open(out, "wb") as o, open(errp, "wb") as er:
-        p = e.spawn(argv, stdout=o, stderr=er, cwd=workdir)
+        p = e.spawn(argv, stdout=o, stderr=er, cwd=workdir, env=env)
         try:
             rc = p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -85,7 +89,7 @@ def body(args):
     url = "http://%s:%d/classic/targets" % (e.HOST, prom.port)
 
     def dom_shows_up():
-        dom, _ = chromium(args, args.workdir, "--dump-dom", url)
+        dom, _ = chromium(args.workdir, "--dump-dom", url)
         p = TextOf()
         p.feed(dom)
         text = p.chunks
@@ -106,7 +110,7 @@ def body(args):
     shot = os.path.join(args.workdir, "prometheus-targets.png")
     if os.path.exists(shot):
         os.unlink(shot)
-    chromium(args, args.workdir, "--hide-scrollbars", "--screenshot=" + shot, url)
+    chromium(args.workdir, "--hide-scrollbars", "--screenshot=" + shot, url)
     check(os.path.exists(shot), "chromium wrote no screenshot")
     size = png_size(shot)
     check(size == (WIDTH, HEIGHT), "screenshot is %dx%d, want %dx%d" % (*size, WIDTH, HEIGHT))
