@@ -400,7 +400,8 @@ int main(int argc, char **argv)
         new_counter(&wrong_requests, "wrong_requests", "Wrong Requests received.") ||
         new_counter(&hello_exceptions, "hello_world_exceptions", "Exceptions serving Hello World."))
         return 1;
-    int rc = promc_process_collector_register(NULL, NULL);
+    promc_collector_t *process = NULL;
+    int rc = promc_process_collector_register(NULL, &process);
     if (rc != 0) {
         fprintf(stderr, PROG ": cannot register the process collector: %s\n", promc_strerror(rc));
         return 1;
@@ -465,5 +466,9 @@ int main(int argc, char **argv)
     fprintf(stderr, PROG ": stopped: hello=%.0f wrong=%.0f failures=%" PRIu64 "\n",
             promc_counter_value(hello_requests), promc_counter_value(wrong_requests),
             (uint64_t)atomic_load(&failures));
+    promc_collector_free(process);
+    promc_counter_free(hello_requests);
+    promc_counter_free(wrong_requests);
+    promc_counter_free(hello_exceptions);
     return 0;
 }

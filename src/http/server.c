@@ -46,6 +46,7 @@
 #define BIND_ATTEMPTS             8 /* port 0 over several threads: retries when the port is taken */
 #define DRAIN_POLL_MS             10 /* how often a stopping worker looks at its busy connections */
 #define ACCEPT_BACKOFF_MS         50 /* pause after accept() failed (EMFILE and the like) */
+#define INPUT_SLACK               4096 /* unread input per connection: at most max_request_bytes + this */
 
 typedef struct conn {
     struct bufferevent *bev;
@@ -315,7 +316,9 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
 {
     promc__http_worker_t *w = arg;
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    /* Without BEV_OPT_CLOSE_ON_FREE, as evhttp makes its own: evhttp closes the socket itself,
+     * after its shutdown(), so the descriptor cannot be reused by another thread in between. */
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
     if (bev == NULL)
         return NULL;
     /* evhttp keeps reading while it writes a response (to notice a close), with no limit: a
