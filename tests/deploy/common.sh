@@ -1,5 +1,5 @@
 # Sourced by the tests/deploy drivers: loud failures, tool checks, a private work directory.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 
 die() {
     echo "FAIL: $*" >&2
@@ -35,7 +35,7 @@ pick_python() {
     local mods=$1 p
     for p in /usr/bin/python3 python3; do
         if command -v "$p" >/dev/null 2>&1 && "$p" -c "import $mods" 2>/dev/null; then
-            PY=$p
+            PY=$p # used by the scripts that source this file
             return 0
         fi
     done

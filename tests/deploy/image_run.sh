@@ -39,7 +39,7 @@ name="promc-deploy-run-$$"
 kube="$work/kube-play.yaml"
 cleanup() {
     podman rm -f -t 5 "$name" >/dev/null 2>&1 || true
-    [ -f "$kube" ] && podman kube down "$kube" >/dev/null 2>&1 || true
+    if [ -f "$kube" ]; then podman kube down "$kube" >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 

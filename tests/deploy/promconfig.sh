@@ -11,6 +11,6 @@ need_kubectl
 need promtool prometheus
 pick_python yaml
 kubectl kustomize "$src/deploy/k8s" >"$work/base.yaml"
-echo "$(promtool --version 2>&1 | head -1)"
+promtool --version 2>&1 | head -1
 cd "$here"
 "$PY" prom_config_checks.py "$work/base.yaml" "$src/deploy/prometheus" "$work"
