@@ -30,7 +30,9 @@ done
 # Node.js and npm (for the offline Kubernetes schema check): any install that gives both will do
 # (Debian's packages, or a machine's own Node.js that ships npm).
 case " $* " in *" test "*)
-    command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm" ;;
+    command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+    # kubectl (kustomize rendering): any package that gives it; Debian's is kubernetes-client.
+    command -v kubectl >/dev/null 2>&1 || missing="$missing kubernetes-client" ;;
 esac
 [ -z "$missing" ] && exit 0
 
