@@ -41,7 +41,7 @@ pass=$((pass + 1))
 cc -std=c11 $(pkg-config --cflags promc) "$example" -o "$work/static" -Wl,-Bstatic -lpromc \
     -Wl,-Bdynamic $(pkg-config --static --libs-only-other --libs-only-L promc | sed 's/-lpromc//') \
     -lz -levent_core -levent_extra -levent_pthreads -lpthread -lm
-if ldd "$work/static" | grep -q libpromc; then
+if ldd "$work/static" | grep libpromc >/dev/null; then
     echo "consumer: the static build still links libpromc.so"
     exit 1
 fi
@@ -66,8 +66,10 @@ if grep -q -- '-Werror\|-Wshadow\|-fsanitize' "$work/proj/build/CMakeFiles/tutor
     echo "consumer: our private flags leaked into the consumer's build"
     exit 1
 fi
-"$work/proj/build/tutorial" | grep -q '^hello_worlds_requests_total 12.0$'
-"$work/proj/build/tutorial_static" | grep -q '^hello_worlds_requests_total 12.0$'
+"$work/proj/build/tutorial" >"$work/out3"
+"$work/proj/build/tutorial_static" >"$work/out4"
+grep -q '^hello_worlds_requests_total 12.0$' "$work/out3"
+grep -q '^hello_worlds_requests_total 12.0$' "$work/out4"
 pass=$((pass + 1))
 echo "consumer: installed tree OK (SONAME $soname), pkg-config shared/static and find_package(promc) builds run"
 echo "$pass passed, 0 failed"

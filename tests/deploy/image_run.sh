@@ -161,7 +161,9 @@ podman stop -t 20 "$name" >/dev/null
 rc=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 echo "podman stop (SIGTERM): exit code $rc after $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 [ "$rc" = 0 ] || die "exit code $rc after SIGTERM"
-podman logs "$name" 2>&1 | grep -q 'SIGTERM' || die "the log does not mention SIGTERM"
+# Read the whole log first: with pipefail, grep -q closing the pipe early would fail the pipeline.
+stop_log=$(podman logs "$name" 2>&1 || true)
+grep -q 'SIGTERM' <<<"$stop_log" || die "the log does not mention SIGTERM"
 podman rm "$name" >/dev/null
 
 section "podman kube play --network host (a test copy of the rendered Deployment)"
