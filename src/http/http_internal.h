@@ -60,6 +60,7 @@ struct promc_http_server {
 struct promc_http_request {
     struct evhttp_request *ev;
     promc_http_server_t *srv;
+    promc__http_worker_t *w;
     const char *path;
     const char *query;
     int method; /* enum evhttp_cmd_type */
