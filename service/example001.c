@@ -394,6 +394,8 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    /* A closed stdout or stderr pipe must not kill the process while it reports. */
+    signal(SIGPIPE, SIG_IGN);
 
     /* The tutorial's three counters, in its order, in the default registry. */
     if (new_counter(&hello_requests, "hello_worlds_requests", "Hello Worlds requested.") ||
