@@ -133,7 +133,7 @@ PROMC_API const char *promc_http_request_header(const promc_http_request_t *req,
  * or PROMC_ENOMEM.  Thread-safety: the handler's thread only.  Since: 0.1 */
 PROMC_API int promc_http_set_header(promc_http_request_t *req, const char *name, const char *value);
 
-/* Answers the request: status 100-599 with its standard reason phrase, a Content-Type
+/* Answers the request: status 200-599 with its standard reason phrase, a Content-Type
  * (NULL: none), and `len` bytes of body (copied; not sent for HEAD, though Content-Length still
  * says how long it is).  During promc_http_stop() the response also closes the connection.
  * Returns 0, PROMC_EINVAL (bad status, or body NULL with len > 0), PROMC_ESTATE (already

@@ -188,26 +188,10 @@ static int name_filters(promc_http_request_t *r, struct evkeyvalq *kv, const cha
     return n;
 }
 
+/* write_scrape() and the in-flight check answer 200, 500 or 503 only. */
 static void count_code(promc__http_shared_t *sh, int status)
 {
-    switch (status) {
-    case 200:
-        promc_counter_inc(sh->code_200);
-        break;
-    case 500:
-        promc_counter_inc(sh->code_500);
-        break;
-    case 503:
-        promc_counter_inc(sh->code_503);
-        break;
-    default: {
-        char buf[24];
-        promc_counter_t *child;
-        promc__fmt_u64((uint64_t)status, buf);
-        if (code_child(sh, buf, &child) == 0)
-            promc_counter_inc(child);
-    }
-    }
+    promc_counter_inc(status == 200 ? sh->code_200 : status == 503 ? sh->code_503 : sh->code_500);
 }
 
 static void respond_text(promc_http_request_t *r, int status, const char *text)

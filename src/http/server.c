@@ -651,7 +651,7 @@ int promc_http_set_header(promc_http_request_t *req, const char *name, const cha
 int promc_http_respond(promc_http_request_t *req, int status, const char *content_type,
                        const void *body, size_t len)
 {
-    if (req == NULL || status < 100 || status > 599 || (body == NULL && len > 0))
+    if (req == NULL || status < 200 || status > 599 || (body == NULL && len > 0))
         return promc__err(PROMC_EINVAL, "promc_http_respond: bad status %d or body", status);
     if (content_type && has_crlf(content_type))
         return promc__err(PROMC_EINVAL, "promc_http_respond: CR or LF in the content type");
