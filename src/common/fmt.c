@@ -33,16 +33,48 @@ size_t promc__fmt_u64(uint64_t v, char *buf)
     return n;
 }
 
+static bool reads_back(const char *digits, size_t nd, int exp10, double v)
+{
+    char back[48];
+    snprintf(back, sizeof back, "%.*se%d", (int)nd, digits, exp10 - (int)(nd - 1));
+    return strtod(back, NULL) == v;
+}
+
+/* Adds one unit in the last place to nd decimal digits; a carry out of the first digit gives
+ * "100..0" and one more in the exponent. */
+static void digits_inc(char *digits, size_t nd, int *exp10)
+{
+    size_t i = nd;
+    while (i > 0 && digits[i - 1] == '9')
+        digits[--i] = '0';
+    if (i > 0) {
+        digits[i - 1]++;
+    } else {
+        digits[0] = '1';
+        (*exp10)++;
+    }
+}
+
 /* Shortest round-trip digits of a finite, non-zero |v|: writes them to digits (no trailing zeros,
- * NUL-terminated) and returns the decimal exponent x with v = d.ddd × 10^x. */
+ * NUL-terminated) and returns the decimal exponent x with v = d.ddd × 10^x.
+ *
+ * At 16 digits the correctly rounded decimal is not always the one that reads back: at an exact
+ * power of two the doubles below are twice as dense as those above, so the interval that rounds
+ * to v reaches only a quarter ulp down and half an ulp up.  When the nearest 16-digit decimal lies
+ * below v outside that quarter, the next one up may still lie within the half above, and it is
+ * then the shortest (Python's repr picks it: 2^-24 is 5.960464477539063e-08, not the 17 digits
+ * 5.9604644775390625e-08).  15 digits need no such care (DBL_DIG: a 15-digit decimal that reads
+ * back as v is v rounded to 15 digits), and 17 always read back. */
 static int shortest_digits(double v, char digits[20])
 {
     static const int precisions[] = {15, 16, 17};
     char out[40];
     int exp10 = 0;
     size_t nd = 0;
+    int e2;
+    bool pow2 = frexp(v, &e2) == 0.5;
     /* Subnormals carry fewer significant bits, so the DBL_DIG shortcut does not hold: try every
-     * precision from 1 up. */
+     * precision from 1 up.  Their spacing is uniform, so the nearest decimal is the one to try. */
     bool subnormal = v < 2.2250738585072014e-308;
     for (int k = 0; k < (subnormal ? 17 : 3); k++) {
         int prec = subnormal ? k + 1 : precisions[k];
@@ -55,14 +87,15 @@ static int shortest_digits(double v, char digits[20])
             p++;
         }
         exp10 = *p == 'e' ? atoi(p + 1) : 0;
+        bool ok = prec == 17 || reads_back(digits, nd, exp10, v);
+        if (!ok && prec == 16 && pow2 && !subnormal) {
+            digits_inc(digits, nd, &exp10);
+            ok = reads_back(digits, nd, exp10, v);
+        }
         while (nd > 1 && digits[nd - 1] == '0')
             nd--;
         digits[nd] = '\0';
-        if (prec == 17)
-            break;
-        char back[48];
-        snprintf(back, sizeof back, "%se%d", digits, exp10 - (int)(nd - 1));
-        if (strtod(back, NULL) == v)
+        if (ok)
             break;
     }
     return exp10;
