@@ -27,9 +27,13 @@ static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
  * initial-exec TLS: one %fs-relative load, also from the shared library. */
 static __thread unsigned tls_slot __attribute__((tls_model("initial-exec")));
 
+/* Runs on the exiting thread.  Its later counter updates (from a thread-exit destructor that runs
+ * after this one) go to the shared cells with atomic adds: the slot may belong to a new thread as
+ * soon as the lock is released. */
 static void slot_release(void *v)
 {
     unsigned slot = (unsigned)(uintptr_t)v - 1;
+    tls_slot = MAX_SLOTS + 1;
     pthread_mutex_lock(&slot_lock);
     slots_used &= ~((uint64_t)1 << slot);
     pthread_mutex_unlock(&slot_lock);
