@@ -519,10 +519,16 @@ static int child_samples(writer_t *w, const promc_metric_t *m, const promc__seri
     return w->err;
 }
 
+/* Joins a child's labels into w->lab.  Info labels are replaced under the metric's lock, so they
+ * are read under it; the lock is let go before any output, which may call the sink (user code). */
 static int prepare_labels(writer_t *w, promc_metric_t *m, promc__series_t *s)
 {
-    if (m->type == PROMC_INFO)
-        return join_info_labels(w, m, s, ((struct promc_info *)s)->labels);
+    if (m->type == PROMC_INFO) {
+        pthread_mutex_lock(&m->lock);
+        int rc = join_info_labels(w, m, s, ((struct promc_info *)s)->labels);
+        pthread_mutex_unlock(&m->lock);
+        return rc;
+    }
     if (m->label_count == 0) {
         w->lab.len = w->pre_end = w->post_start = 0;
         return 0;
@@ -539,10 +545,6 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
      * whole, as client_python's restricted registry does. */
     if (w->filter && (!mask || !head))
         return 0;
-    /* Info labels are replaced under the metric's lock: hold it while reading them. */
-    bool locked = m->type == PROMC_INFO;
-    if (locked)
-        pthread_mutex_lock(&m->lock);
     put_header(w, m->name, m->help, m->type, m->unit);
     int rc = 0;
     for (promc__series_t *s = head; s && !rc;
@@ -560,8 +562,6 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
                 put_created(w, m->name, s);
         }
     }
-    if (locked)
-        pthread_mutex_unlock(&m->lock);
     return rc ? rc : w->err;
 }
 
