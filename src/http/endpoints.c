@@ -106,19 +106,20 @@ int promc__http_shared_acquire(promc_registry_t *reg, promc__http_shared_t **out
     return rc;
 }
 
+/* The metrics are unregistered under shared_lock, so a server starting on the same registry
+ * meanwhile finds either these (still listed) or none registered.  Lock order: shared_lock, then
+ * the registry's lock (taken inside promc_counter_new/free); nothing takes them the other way. */
 void promc__http_shared_release(promc__http_shared_t *sh)
 {
     pthread_mutex_lock(&shared_lock);
-    if (--sh->refs > 0) {
-        pthread_mutex_unlock(&shared_lock);
-        return;
+    if (--sh->refs == 0) {
+        promc__http_shared_t **pp = &shared_list;
+        while (*pp != sh)
+            pp = &(*pp)->next;
+        *pp = sh->next;
+        shared_destroy(sh);
     }
-    promc__http_shared_t **pp = &shared_list;
-    while (*pp != sh)
-        pp = &(*pp)->next;
-    *pp = sh->next;
     pthread_mutex_unlock(&shared_lock);
-    shared_destroy(sh);
 }
 
 /* ---- /metrics ------------------------------------------------------------------------------- */

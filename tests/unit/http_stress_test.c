@@ -1,6 +1,7 @@
 /* Concurrent scrapes over several server threads while other threads update the metrics, then a
  * stop with clients still connected (label: stress; run under TSan).  Every scrape must answer 200
- * with the counter never going down, and the final scrape must show every update. */
+ * with the counter never going down, and the final scrape must show every update.  Then servers
+ * start and stop on several threads at once over one registry. */
 #define _GNU_SOURCE
 #include <promc/promc.h>
 
@@ -92,6 +93,51 @@ static void *scraper(void *arg)
     return NULL;
 }
 
+/* Servers starting and stopping at once on one registry share its promhttp_* metrics. */
+enum { CYCLERS = 3, CYCLES = 15 };
+static promc_registry_t *cycle_reg;
+static atomic_int cycle_bad;
+
+static void *cycler(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < CYCLES; i++) {
+        promc_http_server_t *s = NULL;
+        int rc = promc_http_start(
+            &s, &(promc_http_opts_t){.address = "127.0.0.1", .registry = cycle_reg});
+        if (rc != 0) {
+            fprintf(stderr, "cycle start: %s (%s)\n", promc_strerror(rc), promc_last_error());
+            atomic_fetch_add(&cycle_bad, 1);
+            continue;
+        }
+        hc_response_t r;
+        if (hc_get(promc_http_port(s), "/metrics", "", &r) != 0 || r.status != 200 ||
+            !strstr(r.body, "promhttp_metric_handler_requests_in_flight"))
+            atomic_fetch_add(&cycle_bad, 1);
+        hc_response_free(&r);
+        if (promc_http_stop(s, 1) != 0)
+            atomic_fetch_add(&cycle_bad, 1);
+    }
+    return NULL;
+}
+
+static void start_stop_cycles(void)
+{
+    CHECK_RC(promc_registry_new(&cycle_reg), 0);
+    pthread_t th[CYCLERS];
+    for (int i = 0; i < CYCLERS; i++)
+        pthread_create(&th[i], NULL, cycler, NULL);
+    for (int i = 0; i < CYCLERS; i++)
+        pthread_join(th[i], NULL);
+    CHECK(atomic_load(&cycle_bad) == 0);
+    char *text = NULL;
+    size_t len;
+    CHECK_RC(promc_registry_write_buf(cycle_reg, NULL, &text, &len), 0);
+    CHECK(text && strstr(text, "promhttp_") == NULL); /* the last stop took them away */
+    promc_buf_free(text);
+    promc_registry_free(cycle_reg);
+}
+
 int main(void)
 {
     promc_registry_t *reg;
@@ -153,5 +199,7 @@ int main(void)
     promc_gauge_free(level);
     promc_histogram_free(lat);
     promc_registry_free(reg);
+
+    start_stop_cycles();
     return check_report("http_stress_test");
 }
