@@ -274,16 +274,19 @@ static void put_header(writer_t *w, const char *name, const char *help, promc_ty
     }
 }
 
-/* Text 0.0.4's separate family for _created samples. */
-static void put_created_header(writer_t *w, const char *name, const char *help)
+/* Text 0.0.4's separate gauge family for the OpenMetrics-only samples: name_created (also
+ * name_gcount, name_gsum from a collector). */
+static void put_side_header(writer_t *w, const char *name, const char *suffix, const char *help)
 {
     put(w, "# HELP ", 7);
     put_s(w, name);
-    put(w, "_created ", 9);
+    put_s(w, suffix);
+    put_c(w, ' ');
     put_escaped(w, help, strlen(help), false);
     put(w, "\n# TYPE ", 8);
     put_s(w, name);
-    put(w, "_created gauge\n", 15);
+    put_s(w, suffix);
+    put(w, " gauge\n", 7);
 }
 
 /* ---- one child's labels ---------------------------------------------------------------------- */
@@ -554,7 +557,7 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
             rc = child_samples(w, m, s, mask, om);
     }
     if (!om && !rc && (mask & S_CREATED) && head) {
-        put_created_header(w, m->name, m->help);
+        put_side_header(w, m->name, "_created", m->help);
         for (promc__series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s && !rc;
              s = atomic_load_explicit(&s->next, memory_order_acquire)) {
             rc = prepare_labels(w, m, s);
@@ -573,7 +576,7 @@ struct promc_emit {
     bool header_done;
     promc_type_t type;
     promc__strbuf_t name, help, unit;
-    promc__strbuf_t side; /* text 0.0.4: this family's _created lines */
+    promc__strbuf_t side; /* text 0.0.4: this family's _created, _gcount and _gsum lines */
     writer_t side_w;      /* writes into `side` through a memory sink */
 };
 
@@ -599,8 +602,14 @@ static void emit_header(promc_emit_t *e)
     }
 }
 
+/* The suffixes text 0.0.4 moves out of a family, each into a gauge family of its own, in the
+ * order client_python writes them (sorted). */
+static const char *const side_suffixes[] = {"_created", "_gcount", "_gsum"};
+
 /* Closes the current family: its header if nothing forced it yet (unfiltered), then text 0.0.4's
- * _created family from the side buffer. */
+ * side families from the side buffer, one per suffix, each with its lines in emission order.
+ * Lines end at '\n' (label values escape theirs) and start with the family name and the suffix,
+ * followed by '{' or ' '. */
 static int emit_close(promc_emit_t *e)
 {
     if (!e->open)
@@ -609,11 +618,28 @@ static int emit_close(promc_emit_t *e)
     if (!e->w->filter)
         emit_header(e);
     flush_buf(&e->side_w);
-    if (e->side.len) {
-        put_created_header(e->w, e->name.data, e->help.data);
-        put(e->w, e->side.data, e->side.len);
-        e->side.len = 0;
+    if (!e->side.len)
+        return e->w->err ? e->w->err : e->side_w.err;
+    const char *end = e->side.data + e->side.len;
+    size_t nl = e->name.len;
+    for (size_t k = 0; k < sizeof side_suffixes / sizeof side_suffixes[0]; k++) {
+        const char *sfx = side_suffixes[k];
+        size_t sl = strlen(sfx);
+        bool any = false;
+        for (const char *p = e->side.data; p < end;) {
+            const char *eol = memchr(p, '\n', (size_t)(end - p));
+            size_t len = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+            if (len > nl + sl && memcmp(p + nl, sfx, sl) == 0 &&
+                (p[nl + sl] == '{' || p[nl + sl] == ' ')) {
+                if (!any)
+                    put_side_header(e->w, e->name.data, sfx, e->help.data);
+                any = true;
+                put(e->w, p, len);
+            }
+            p += len;
+        }
     }
+    e->side.len = 0;
     return e->w->err ? e->w->err : e->side_w.err;
 }
 
@@ -695,8 +721,9 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
         return rc;
     emit_header(e);
     bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
-    bool side = !om && (strcmp(suffix, "_created") == 0 || strcmp(suffix, "_gsum") == 0 ||
-                        strcmp(suffix, "_gcount") == 0);
+    bool side = false;
+    for (size_t k = 0; !om && k < sizeof side_suffixes / sizeof side_suffixes[0]; k++)
+        side = side || strcmp(suffix, side_suffixes[k]) == 0;
     if (side) {
         /* The side writer shares the label scratch of the main one. */
         e->side_w.lab = w->lab;

@@ -1,0 +1,64 @@
+/* Custom collectors: what promc_emit_family / promc_emit_sample write, checked against what
+ * client_python 0.16 writes for the same Metric (the expected texts were produced by
+ * prometheus_client.exposition.generate_latest and openmetrics.exposition.generate_latest). */
+#include <stdlib.h>
+#include <string.h>
+#include <promc/promc.h>
+#include "check.h"
+
+typedef int (*collect_fn)(void *ud, promc_emit_t *e);
+
+/* Renders a registry holding only the collector `fn`. */
+static char *render_collector(collect_fn fn, void *ud, promc_format_t f, int *rc)
+{
+    promc_registry_t *r;
+    promc_collector_t *c;
+    char *out = NULL;
+    size_t len;
+    if (promc_registry_new(&r) || promc_collector_new(&c, fn, ud, NULL, 0) ||
+        promc_registry_register_collector(r, c)) {
+        *rc = -1000;
+        return NULL;
+    }
+    *rc = promc_registry_write_buf(r, &(promc_expose_opts_t){.format = f}, &out, &len);
+    promc_collector_free(c);
+    promc_registry_free(r);
+    return out;
+}
+
+/* ---- text 0.0.4: _created, _gcount and _gsum each go to a gauge family of their own ---------- */
+
+static int side_families(void *ud, promc_emit_t *e)
+{
+    (void)ud;
+    promc_label_t a1[] = {{PROMC_STR("a"), PROMC_STR("1")}};
+    promc_label_t a2[] = {{PROMC_STR("a"), PROMC_STR("2")}};
+    int rc = promc_emit_family(e, "x", "h", PROMC_GAUGE, NULL);
+    rc = rc ? rc : promc_emit_sample(e, "_gsum", a1, 1, 3);
+    rc = rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
+    rc = rc ? rc : promc_emit_sample(e, "_created", NULL, 0, 5);
+    rc = rc ? rc : promc_emit_sample(e, "_gcount", NULL, 0, 2);
+    rc = rc ? rc : promc_emit_sample(e, "_gsum", a2, 1, 4);
+    rc = rc ? rc : promc_emit_family(e, "y", "h", PROMC_COUNTER, NULL);
+    rc = rc ? rc : promc_emit_sample(e, "_total", NULL, 0, 1);
+    return rc;
+}
+
+static void test_side_families(void)
+{
+    int rc;
+    char *t = render_collector(side_families, NULL, PROMC_FORMAT_TEXT, &rc);
+    CHECK_RC(rc, 0);
+    CHECK_STR(t, "# HELP x h\n# TYPE x gauge\nx 1.0\n"
+                 "# HELP x_created h\n# TYPE x_created gauge\nx_created 5.0\n"
+                 "# HELP x_gcount h\n# TYPE x_gcount gauge\nx_gcount 2.0\n"
+                 "# HELP x_gsum h\n# TYPE x_gsum gauge\nx_gsum{a=\"1\"} 3.0\nx_gsum{a=\"2\"} 4.0\n"
+                 "# HELP y_total h\n# TYPE y_total counter\ny_total 1.0\n");
+    promc_buf_free(t);
+}
+
+int main(void)
+{
+    test_side_families();
+    return check_report("test_review_emit");
+}
