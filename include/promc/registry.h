@@ -48,7 +48,10 @@ typedef struct promc_collector promc_collector_t;
 typedef int (*promc_collect_fn)(void *ud, promc_emit_t *e);
 
 /* Starts a family.  `name` is the family name as client_python's Metric takes it (a counter without
- * _total; info without _info); `unit` may be NULL.  Returns 0 or a negative code (stop then).
+ * _total; info without _info); `unit` may be NULL or "", and otherwise is appended to the name as
+ * "_unit" unless the name already ends so, as Metric does (samples then take the full name).
+ * Returns 0, PROMC_ENAME (name not [a-zA-Z_:][a-zA-Z0-9_:]*), PROMC_EUNIT (unit outside
+ * [a-zA-Z0-9_:]), PROMC_EINVAL or PROMC_ENOMEM (stop then).
  * Thread-safety: the collecting thread only.  Since: 0.1 */
 PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
                                 promc_type_t type, const char *unit);

@@ -662,9 +662,24 @@ int promc_emit_family(promc_emit_t *e, const char *name, const char *help, promc
     }
     if ((unsigned)type > PROMC_UNTYPED)
         return promc__err(PROMC_EINVAL, "collector family '%.100s': invalid type", name);
-    if (set_str(&e->name, name) || set_str(&e->help, help ? help : "") ||
-        set_str(&e->unit, unit ? unit : ""))
+    unit = unit ? unit : "";
+    for (const char *p = unit; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == ':'))
+            return promc__err(PROMC_EUNIT, "collector family '%.100s': invalid unit", name);
+    }
+    /* As client_python's Metric: the unit is appended unless the name already ends with it. */
+    size_t nl = strlen(name), ul = strlen(unit);
+    bool suffixed =
+        !ul || (nl > ul && name[nl - ul - 1] == '_' && strcmp(name + nl - ul, unit) == 0);
+    if (set_str(&e->name, name) ||
+        (!suffixed && (promc__strbuf_append(&e->name, "_", 1) ||
+                       promc__strbuf_append(&e->name, unit, ul + 1))) ||
+        set_str(&e->help, help ? help : "") || set_str(&e->unit, unit))
         return promc__err(PROMC_ENOMEM, "collector family");
+    if (!suffixed)
+        e->name.len--; /* the NUL appended with the unit */
     e->type = type;
     e->open = true;
     e->header_done = false;

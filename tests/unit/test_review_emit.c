@@ -57,8 +57,41 @@ static void test_side_families(void)
     promc_buf_free(t);
 }
 
+/* ---- a unit is appended to the family name unless it already ends so, as Metric() does ------- */
+
+static int with_units(void *ud, promc_emit_t *e)
+{
+    int *bad = ud;
+    int rc = promc_emit_family(e, "x", "h", PROMC_GAUGE, "seconds");
+    rc = rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
+    rc = rc ? rc : promc_emit_family(e, "y_bytes", "h", PROMC_COUNTER, "bytes");
+    rc = rc ? rc : promc_emit_sample(e, "_total", NULL, 0, 1);
+    if (rc)
+        return rc;
+    /* A unit that cannot be part of a name is refused (client_python: "Invalid metric name"), so
+     * it can never reach the output. */
+    bad[0] = promc_emit_family(e, "z", "h", PROMC_GAUGE, "a b\n# EOF");
+    bad[1] = promc_emit_sample(e, "", NULL, 0, 1);
+    return 0;
+}
+
+static void test_units(void)
+{
+    int rc, bad[2] = {0, 0};
+    char *t = render_collector(with_units, bad, PROMC_FORMAT_OPENMETRICS, &rc);
+    CHECK_RC(rc, 0);
+    CHECK_STR(t, "# HELP x_seconds h\n# TYPE x_seconds gauge\n# UNIT x_seconds seconds\n"
+                 "x_seconds 1.0\n"
+                 "# HELP y_bytes h\n# TYPE y_bytes counter\n# UNIT y_bytes bytes\n"
+                 "y_bytes_total 1.0\n# EOF\n");
+    CHECK_RC(bad[0], PROMC_EUNIT);
+    CHECK_RC(bad[1], PROMC_ESTATE);
+    promc_buf_free(t);
+}
+
 int main(void)
 {
     test_side_families();
+    test_units();
     return check_report("test_review_emit");
 }
