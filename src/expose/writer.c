@@ -705,6 +705,14 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
     if (n && !labels)
         return promc__err(PROMC_EINVAL, "promc_emit_sample: NULL labels");
     suffix = suffix ? suffix : "";
+    /* The suffix becomes part of the sample's name: anything else would corrupt the output. */
+    for (const char *p = suffix; *p; p++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == ':'))
+            return promc__err(PROMC_ENAME, "collector family '%.100s': invalid sample suffix",
+                              e->name.data);
+    }
     writer_t *w = e->w;
     if (!allowed(w, e->name.data, suffix))
         return 0;

@@ -89,9 +89,36 @@ static void test_units(void)
     promc_buf_free(t);
 }
 
+/* ---- a sample's suffix is part of its name: only name characters ----------------------------- */
+
+static int bad_suffix(void *ud, promc_emit_t *e)
+{
+    int *got = ud;
+    int rc = promc_emit_family(e, "x", "h", PROMC_GAUGE, NULL);
+    if (rc)
+        return rc;
+    got[0] = promc_emit_sample(e, " 1\ninjected", NULL, 0, 1);
+    got[1] = promc_emit_sample(e, "{a=\"b\"}", NULL, 0, 1);
+    got[2] = promc_emit_sample(e, "_ok:1", NULL, 0, 2);
+    return 0;
+}
+
+static void test_suffix(void)
+{
+    int rc, got[3] = {0, 0, 0};
+    char *t = render_collector(bad_suffix, got, PROMC_FORMAT_TEXT, &rc);
+    CHECK_RC(rc, 0);
+    CHECK_RC(got[0], PROMC_ENAME);
+    CHECK_RC(got[1], PROMC_ENAME);
+    CHECK_RC(got[2], 0);
+    CHECK_STR(t, "# HELP x h\n# TYPE x gauge\nx_ok:1 2.0\n");
+    promc_buf_free(t);
+}
+
 int main(void)
 {
     test_side_families();
     test_units();
+    test_suffix();
     return check_report("test_review_emit");
 }
