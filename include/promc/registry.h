@@ -59,7 +59,7 @@ PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *h
 /* Emits a sample of the current family: name = family name + suffix ("_total", "_bucket", "", ...),
  * the labels (any order; written sorted by name) and the value.  Returns 0 or a negative code:
  * PROMC_ENAME for a suffix outside [a-zA-Z0-9_:], PROMC_ELABELNAME / PROMC_ERESERVED for a bad
- * label name, PROMC_ESTATE before promc_emit_family.
+ * label name or one given twice, PROMC_ESTATE before promc_emit_family.
  * Thread-safety: the collecting thread only.  Since: 0.1 */
 PROMC_API int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels,
                                 size_t n, double value);

@@ -730,6 +730,14 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
     }
     if (!rc) {
         qsort(sorted, n, sizeof *sorted, cmp_label_ptr);
+        for (size_t i = 1; i < n && !rc; i++)
+            if (cmp_label_ptr(&sorted[i - 1], &sorted[i]) == 0)
+                rc = promc__err(PROMC_ELABELNAME,
+                                "collector family '%.100s': label '%.*s' given twice", e->name.data,
+                                (int)(sorted[i]->name.len > 100 ? 100 : sorted[i]->name.len),
+                                sorted[i]->name.ptr);
+    }
+    if (!rc) {
         promc__strbuf_t *b = &w->lab;
         b->len = 0;
         for (size_t i = 0; i < n && !rc; i++)

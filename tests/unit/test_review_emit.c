@@ -115,10 +115,38 @@ static void test_suffix(void)
     promc_buf_free(t);
 }
 
+/* ---- a sample's label names are distinct (client_python's labels are a dict) ----------------- */
+
+static int dup_labels(void *ud, promc_emit_t *e)
+{
+    int *got = ud;
+    promc_label_t twice[] = {{PROMC_STR("b"), PROMC_STR("1")},
+                             {PROMC_STR("a"), PROMC_STR("2")},
+                             {PROMC_STR("b"), PROMC_STR("3")}};
+    int rc = promc_emit_family(e, "x", "h", PROMC_GAUGE, NULL);
+    if (rc)
+        return rc;
+    got[0] = promc_emit_sample(e, "", twice, 3, 1);
+    got[1] = promc_emit_sample(e, "", twice, 2, 2);
+    return 0;
+}
+
+static void test_dup_labels(void)
+{
+    int rc, got[2] = {0, 0};
+    char *t = render_collector(dup_labels, got, PROMC_FORMAT_TEXT, &rc);
+    CHECK_RC(rc, 0);
+    CHECK_RC(got[0], PROMC_ELABELNAME);
+    CHECK_RC(got[1], 0);
+    CHECK_STR(t, "# HELP x h\n# TYPE x gauge\nx{a=\"2\",b=\"1\"} 2.0\n");
+    promc_buf_free(t);
+}
+
 int main(void)
 {
     test_side_families();
     test_units();
     test_suffix();
+    test_dup_labels();
     return check_report("test_review_emit");
 }
