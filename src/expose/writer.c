@@ -189,8 +189,16 @@ static bool allowed(const writer_t *w, const char *name, const char *suffix)
         return true;
     char full[512];
     size_t a = strlen(name), b = strlen(suffix);
-    if (a + b >= sizeof full)
+    if (a + b >= sizeof full) {
+        /* Too long to join on the stack (names have no length limit): compare in place with
+         * every name of the filter. */
+        for (size_t j = 0; j <= w->filter_mask; j++) {
+            const char *f = w->filter[j];
+            if (f && strlen(f) == a + b && memcmp(f, name, a) == 0 && memcmp(f + a, suffix, b) == 0)
+                return true;
+        }
         return false;
+    }
     memcpy(full, name, a);
     memcpy(full + a, suffix, b + 1);
     size_t j = promc__hash_bytes(full, a + b, 7) & w->filter_mask;
