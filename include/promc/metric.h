@@ -140,7 +140,8 @@ PROMC_API size_t promc_metric_label_count(const promc_metric_t *m);
  * Resolves the child for `n` label values (in the order of the label names), creating it at its
  * zero value the first time.  Values are any bytes.  The child handle is valid until the metric is
  * freed; keep it and update it directly.  Returns 0, PROMC_ENOLABELS (the metric has no label
- * names), PROMC_ELABELCOUNT or PROMC_ENOMEM.
+ * names), PROMC_ELABELCOUNT, PROMC_EINVAL (a NULL handle, values or child, or a value with a
+ * length and a NULL pointer) or PROMC_ENOMEM.
  * Thread-safety: any thread, lock-free when the child exists; takes the metric's lock to create it.
  * Since: 0.1 */
 PROMC_API PROMC_NODISCARD int promc_counter_labels(promc_counter_t *c, const promc_str_t *values,
@@ -158,7 +159,8 @@ PROMC_API PROMC_NODISCARD int promc_enum_labels(promc_enum_t *e, const promc_str
                                                 size_t n, promc_enum_t **child);
 
 /* Removes the child with these label values from the exposition (its handle stays valid,
- * detached).  Returns 0, PROMC_ENOENT (no such child), PROMC_ENOLABELS or PROMC_ELABELCOUNT.
+ * detached).  Returns 0, PROMC_ENOENT (no such child), PROMC_ENOLABELS, PROMC_ELABELCOUNT or
+ * PROMC_EINVAL (NULL metric, values NULL, or a value with a length and a NULL pointer).
  * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
 PROMC_API int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n);
 

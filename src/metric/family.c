@@ -635,6 +635,11 @@ int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
     if (n != m->label_count)
         return promc__err(PROMC_ELABELCOUNT, "metric '%s' takes %zu label values, got %zu", m->name,
                           m->label_count, n);
+    if (!values)
+        return promc__err(PROMC_EINVAL, "promc_metric_remove: NULL values");
+    for (size_t i = 0; i < n; i++)
+        if (!values[i].ptr && values[i].len)
+            return promc__err(PROMC_EINVAL, "label value %zu is NULL", i);
     uint64_t hash = promc__hash_values(values, n);
     int rc = 0;
     pthread_mutex_lock(&m->lock);
