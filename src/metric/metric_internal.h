@@ -127,8 +127,9 @@ struct promc_metric {
 
     promc__series_t *root;
 
-    /* Registry membership (under the registry's lock) and lifetime. */
-    promc_registry_t *registry;
+    /* Registry membership and lifetime.  The registry pointer is claimed with a compare-and-swap
+     * (under the claiming registry's lock), so that two registries never both take the metric. */
+    _Atomic(promc_registry_t *) registry;
     _Atomic int refs;
 };
 

@@ -127,7 +127,7 @@ static void entry_names_free(promc__entry_kind_t kind, char **names, size_t n)
     promc__free(names);
 }
 
-static promc_registry_t **entry_registry(promc__entry_kind_t kind, void *obj)
+static _Atomic(promc_registry_t *) *entry_registry(promc__entry_kind_t kind, void *obj)
 {
     return kind == PROMC__ENTRY_METRIC ? &((promc_metric_t *)obj)->registry
                                        : &((promc_collector_t *)obj)->registry;
@@ -173,7 +173,7 @@ void promc_registry_free(promc_registry_t *r)
     if (!r || r->is_default)
         return;
     for (size_t i = 0; i < r->count; i++)
-        *entry_registry(r->items[i].kind, r->items[i].obj) = NULL;
+        atomic_store(entry_registry(r->items[i].kind, r->items[i].obj), NULL);
     for (size_t i = 0; i < r->bucket_count; i++)
         for (name_node_t *n = r->buckets[i]; n;) {
             name_node_t *next = n->next;
@@ -200,7 +200,11 @@ int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj
         return promc__err(PROMC_ENOMEM, "registering");
     int rc = 0;
     pthread_mutex_lock(&r->lock);
-    if (*entry_registry(kind, obj)) {
+    /* Claim the object for this registry first: another registry's lock does not exclude this
+     * one's, so a plain check and a later store would let two registries both take it. */
+    _Atomic(promc_registry_t *) *owner = entry_registry(kind, obj);
+    promc_registry_t *none = NULL;
+    if (!atomic_compare_exchange_strong(owner, &none, r)) {
         rc = promc__err(PROMC_ESTATE, "already registered");
         goto out;
     }
@@ -258,8 +262,9 @@ int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj
     r->items[r->count].kind = kind;
     r->items[r->count].obj = obj;
     r->count++;
-    *entry_registry(kind, obj) = r;
 out:
+    if (rc && rc != PROMC_ESTATE)
+        atomic_store(owner, NULL); /* give back the claim */
     pthread_mutex_unlock(&r->lock);
     entry_names_free(kind, names, n);
     return rc;
@@ -274,7 +279,7 @@ static int registry_remove(promc_registry_t *r, promc__entry_kind_t kind, void *
             memmove(&r->items[i], &r->items[i + 1], (r->count - i - 1) * sizeof r->items[0]);
             r->count--;
             names_remove_owner(r, obj);
-            *entry_registry(kind, obj) = NULL;
+            atomic_store(entry_registry(kind, obj), NULL);
             rc = 0;
             break;
         }
@@ -289,7 +294,7 @@ void promc__registry_detach(promc__entry_kind_t kind, void *obj)
 {
     /* The registry pointer is read without its lock: detaching races only with another
      * register/unregister of the same object, which the API forbids during a free. */
-    promc_registry_t *r = *entry_registry(kind, obj);
+    promc_registry_t *r = atomic_load(entry_registry(kind, obj));
     if (r)
         registry_remove(r, kind, obj);
 }

@@ -11,7 +11,7 @@ struct promc_collector {
     void *ud;
     char **names;
     size_t name_count;
-    promc_registry_t *registry; /* under the registry's lock */
+    _Atomic(promc_registry_t *) registry; /* claimed with a compare-and-swap, as a metric's */
     _Atomic int refs;
 };
 
