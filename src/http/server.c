@@ -387,10 +387,16 @@ static void on_post_accept(evutil_socket_t fd, short what, void *arg)
     resolve_pending(arg);
 }
 
+/* The worker whose loop runs on this thread: evconnlistener hands its error callback the
+ * listener's callback argument, which evhttp has made its own (the struct evhttp). */
+static _Thread_local promc__http_worker_t *current_worker;
+
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-    (void)lev;
-    promc__http_worker_t *w = arg;
+    (void)arg;
+    promc__http_worker_t *w = current_worker;
+    if (w == NULL || w->listener != lev)
+        return;
     /* Out of descriptors or memory: the pending connection would wake the loop again at once, so
      * stop accepting for a moment instead of spinning. */
     w->paused_err = true;
@@ -670,7 +676,9 @@ int promc_http_respond(promc_http_request_t *req, int status, const char *conten
 static void *worker_main(void *arg)
 {
     promc__http_worker_t *w = arg;
+    current_worker = w;
     event_base_dispatch(w->base);
+    current_worker = NULL;
     return NULL;
 }
 

@@ -6,6 +6,8 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "check.h"
 #include "http_client.h"
@@ -928,6 +930,89 @@ static void test_stop_drains_in_flight(void)
     fixture_destroy(&f);
 }
 
+/* A child process (its own descriptor table) connects and sends GET /healthz on `n` connections,
+ * then reads the answers; its exit status is the number of 200s.  Only system calls after fork():
+ * the parent has threads. */
+static int child_clients(unsigned port, int n)
+{
+    int fds[16], ok = 0;
+    for (int i = 0; i < n; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons((uint16_t)port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        static const char req[] = "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+        if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&a, sizeof a) != 0 ||
+            send(fds[i], req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+            return 0;
+    }
+    for (int i = 0; i < n; i++) {
+        char buf[256];
+        size_t got = 0;
+        struct pollfd p = {fds[i], POLLIN, 0};
+        while (got < 12 && poll(&p, 1, 20000) == 1) {
+            ssize_t r = recv(fds[i], buf + got, sizeof buf - got, 0);
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        if (got >= 12 && memcmp(buf, "HTTP/1.1 200", 12) == 0)
+            ok++;
+    }
+    return ok;
+}
+
+static double process_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* accept() failing with EMFILE: the server backs off instead of spinning, and serves the waiting
+ * connections once descriptors are available again. */
+static void test_accept_errors(void)
+{
+    fixture_t f;
+    fixture_init(&f);
+    promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
+    if (!s)
+        return;
+    enum { CLIENTS = 4 };
+    struct rlimit old;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int lowest = dup(0); /* the lowest free descriptor: the limit goes there */
+    CHECK(lowest >= 0);
+    close(lowest);
+    struct rlimit low = {(rlim_t)lowest, old.rlim_max};
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    pid_t child = fork();
+    if (child == 0) {
+        setrlimit(RLIMIT_NOFILE, &old); /* the child's own table is not the point */
+        _exit(child_clients(promc_http_port(s), CLIENTS));
+    }
+    CHECK(child > 0);
+    /* The connections wait in the backlog; every accept() fails. */
+    double cpu0 = process_cpu();
+    hc_sleep_ms(500);
+    double spent = process_cpu() - cpu0;
+    CHECK(spent < 0.2);
+    if (spent >= 0.2)
+        fprintf(stderr, "the server used %.2f s of CPU in 0.5 s of EMFILE\n", spent);
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    int status = 0;
+    CHECK(waitpid(child, &status, 0) == child);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == CLIENTS);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == CLIENTS))
+        fprintf(stderr, "child: status %d\n", status);
+    hc_response_t r;
+    CHECK_RC(hc_get(promc_http_port(s), "/healthz", "", &r), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    CHECK_RC(promc_http_stop(s, 1), 0);
+    fixture_destroy(&f);
+}
+
 /* Many connections over several threads all get served. */
 static void test_threads_share_port(void)
 {
@@ -970,5 +1055,6 @@ int main(void)
     test_stop_with_clients();
     test_stop_drains_in_flight();
     test_threads_share_port();
+    test_accept_errors();
     return check_report("http_server_test");
 }
