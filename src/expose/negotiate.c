@@ -54,13 +54,11 @@ static double parse_q(span_t v)
     return q > 1 ? 0 : q;
 }
 
-/* One media range: returns the format it asks for (or -1) and its q-value. */
-static int media_range(const char *p, size_t n, double *q)
+/* Reads the parameters of one list element (p, n), the first ';' being at semi (or NULL): the
+ * q-value (1 when absent) and, if asked, the version parameter. */
+static double read_params(const char *p, size_t n, const char *semi, span_t *version)
 {
-    const char *semi = memchr(p, ';', n);
-    span_t type = trim(p, semi ? (size_t)(semi - p) : n);
-    span_t version = {NULL, 0};
-    *q = 1.0;
+    double q = 1.0;
     while (semi) {
         const char *param = semi + 1;
         size_t rest = n - (size_t)(param - p);
@@ -76,10 +74,20 @@ static int media_range(const char *p, size_t n, double *q)
             v.n -= 2;
         }
         if (span_ieq(k, "q"))
-            *q = parse_q(v);
-        else if (span_ieq(k, "version"))
-            version = v;
+            q = parse_q(v);
+        else if (version && span_ieq(k, "version"))
+            *version = v;
     }
+    return q;
+}
+
+/* One media range: returns the format it asks for (or -1) and its q-value. */
+static int media_range(const char *p, size_t n, double *q)
+{
+    const char *semi = memchr(p, ';', n);
+    span_t type = trim(p, semi ? (size_t)(semi - p) : n);
+    span_t version = {NULL, 0};
+    *q = read_params(p, n, semi, &version);
     if (span_ieq(type, "application/openmetrics-text")) {
         if (!version.p || span_ieq(version, "1.0.0") || span_ieq(version, "0.0.1"))
             return PROMC_FORMAT_OPENMETRICS;
@@ -137,15 +145,10 @@ bool promc_gzip_accepted(const char *accept_encoding)
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        double q;
         const char *semi = memchr(p, ';', n);
         span_t coding = trim(p, semi ? (size_t)(semi - p) : n);
-        q = 1.0;
-        if (semi) {
-            span_t kv = trim(semi + 1, n - (size_t)(semi + 1 - p));
-            if (kv.n > 2 && (kv.p[0] == 'q' || kv.p[0] == 'Q') && kv.p[1] == '=')
-                q = parse_q(trim(kv.p + 2, kv.n - 2));
-        }
+        /* q may follow other parameters. */
+        double q = read_params(p, n, semi, NULL);
         if (q > 0 && (span_ieq(coding, "gzip") || span_ieq(coding, "x-gzip")))
             return true;
         p += n + (comma ? 1 : 0);
