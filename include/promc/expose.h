@@ -42,8 +42,9 @@ typedef struct promc_expose_opts {
     int gzip_level; /* 0: default (Z_DEFAULT_COMPRESSION is not 0; 0 here means "default") */
 } promc_expose_opts_t;
 
-/* Writes the registry to the sink.  Returns 0, PROMC_ESINK, PROMC_ENOMEM, PROMC_EZLIB or a custom
- * collector's code.  opts NULL: text 0.0.4, everything, no gzip.
+/* Writes the registry to the sink.  Returns 0, PROMC_ESINK (only when the sink returned non-zero),
+ * PROMC_ENOMEM, PROMC_ETOOBIG (an internal buffer at its cap), PROMC_EZLIB, PROMC_EINVAL (bad
+ * options) or a custom collector's code.  opts NULL: text 0.0.4, everything, no gzip.
  * Thread-safety: any thread, takes the registry lock only to copy its list; scrapes run
  * concurrently with each other and with updates.  Since: 0.1 */
 PROMC_API int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts,
@@ -51,7 +52,8 @@ PROMC_API int promc_registry_write(promc_registry_t *r, const promc_expose_opts_
 
 /* The same into one malloc'ed buffer (free() it, or with the allocator set by
  * promc_set_allocator() the matching free).  *out is NUL-terminated (NUL not counted in *len).
- * Returns as promc_registry_write().  Since: 0.1 */
+ * Returns as promc_registry_write(), except that the buffer's own failures are PROMC_ENOMEM and
+ * PROMC_ETOOBIG (past 4 GiB), never PROMC_ESINK.  Since: 0.1 */
 PROMC_API int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts,
                                        char **out, size_t *len);
 

@@ -23,6 +23,9 @@ typedef struct writer {
     size_t len;
     promc_sink_fn sink;
     void *ud;
+    /* The sink is one of ours (a growable buffer): its non-zero return is the error code itself
+     * (PROMC_ENOMEM, PROMC_ETOOBIG), not a refusal by the caller's sink. */
+    bool internal_sink;
     z_stream *z;
     unsigned char *zout;
     int err;
@@ -40,8 +43,11 @@ static void sink_out(writer_t *w, const void *p, size_t n)
 {
     if (w->err || !n)
         return;
-    if (w->sink(w->ud, p, n) != 0)
-        w->err = promc__err(PROMC_ESINK, "the sink refused %zu bytes", n);
+    int rc = w->sink(w->ud, p, n);
+    if (rc)
+        w->err = w->internal_sink && rc < 0
+                     ? rc
+                     : promc__err(PROMC_ESINK, "the sink refused %zu bytes", n);
 }
 
 static void z_pump(writer_t *w, const void *p, size_t n, int flush)
@@ -590,7 +596,7 @@ struct promc_emit {
 
 static int side_sink(void *ud, const void *p, size_t n)
 {
-    return promc__strbuf_append(ud, p, n) ? -1 : 0;
+    return promc__strbuf_append(ud, p, n);
 }
 
 static int set_str(promc__strbuf_t *b, const char *s)
@@ -786,6 +792,7 @@ static int write_collector(writer_t *w, promc_collector_t *c)
     e.side_w.fmt = w->fmt;
     e.side_w.sink = side_sink;
     e.side_w.ud = &e.side;
+    e.side_w.internal_sink = true;
     char *sbuf = promc__malloc(CHUNK);
     int rc = sbuf ? 0 : promc__err(PROMC_ENOMEM, "collector buffer");
     e.side_w.buf = sbuf;
@@ -807,8 +814,8 @@ static int write_collector(writer_t *w, promc_collector_t *c)
 
 /* ---- the whole registry ---------------------------------------------------------------------- */
 
-int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
-                         void *ud)
+static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                          void *ud, bool internal_sink)
 {
     static const promc_expose_opts_t defaults = {PROMC_FORMAT_TEXT, NULL, 0, false, 0};
     if (!r || !sink)
@@ -824,6 +831,7 @@ int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, p
     w.fmt = opts->format;
     w.sink = sink;
     w.ud = ud;
+    w.internal_sink = internal_sink;
     promc__strbuf_init(&w.lab, (size_t)1 << 30);
     int rc = 0;
     promc__entry_t *items = NULL;
@@ -889,9 +897,15 @@ out:
     return rc;
 }
 
+int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                         void *ud)
+{
+    return write_registry(r, opts, sink, ud, false);
+}
+
 static int buf_sink(void *ud, const void *p, size_t n)
 {
-    return promc__strbuf_append(ud, p, n) ? -1 : 0;
+    return promc__strbuf_append(ud, p, n);
 }
 
 int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts, char **out,
@@ -901,12 +915,11 @@ int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opt
         return promc__err(PROMC_EINVAL, "promc_registry_write_buf: NULL argument");
     promc__strbuf_t b;
     promc__strbuf_init(&b, WRITE_BUF_LIMIT);
-    int rc = promc_registry_write(r, opts, buf_sink, &b);
-    if (!rc && promc__strbuf_append(&b, "", 1))
-        rc = promc__err(PROMC_ENOMEM, "output");
+    /* The buffer's own failure (PROMC_ENOMEM, or PROMC_ETOOBIG at its cap) is the result. */
+    int rc = write_registry(r, opts, buf_sink, &b, true);
+    if (!rc)
+        rc = promc__strbuf_append(&b, "", 1);
     if (rc) {
-        if (rc == PROMC_ESINK)
-            rc = promc__err(PROMC_ENOMEM, "output buffer");
         promc__strbuf_destroy(&b);
         return rc;
     }
