@@ -557,6 +557,9 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
 {
     bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
     unsigned mask = sample_mask(w, m, created);
+    /* Children created from here on are not this scrape's: one removed and created again while
+     * we walk is appended at the end, and would be written a second time. */
+    uint64_t last = atomic_load_explicit(&m->seq, memory_order_relaxed);
     promc__series_t *head = atomic_load_explicit(&m->head, memory_order_acquire);
     /* With a filter, a metric none of whose samples pass, or that has no child, is left out
      * whole, as client_python's restricted registry does. */
@@ -566,14 +569,16 @@ static int write_metric(writer_t *w, promc_metric_t *m, bool created)
     int rc = 0;
     for (promc__series_t *s = head; s && !rc;
          s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        if (s->seq > last)
+            break; /* the list is in creation order: all that follow are newer */
         rc = prepare_labels(w, m, s);
         if (!rc)
             rc = child_samples(w, m, s, mask, om);
     }
     if (!om && !rc && (mask & S_CREATED) && head) {
         put_side_header(w, m->name, "_created", m->help);
-        for (promc__series_t *s = atomic_load_explicit(&m->head, memory_order_acquire); s && !rc;
-             s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        for (promc__series_t *s = atomic_load_explicit(&m->head, memory_order_acquire);
+             s && !rc && s->seq <= last; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
             rc = prepare_labels(w, m, s);
             if (!rc)
                 put_created(w, m->name, s);

@@ -592,6 +592,9 @@ int promc__metric_child(promc_metric_t *m, const promc_str_t *values, size_t n,
         goto done;
     }
     s->hash = hash;
+    /* Numbered under the lock, before publication (the list's release store carries it). */
+    s->seq = atomic_load_explicit(&m->seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&m->seq, s->seq, memory_order_relaxed);
     if (atomic_load_explicit(&t->slots[slot], memory_order_relaxed) == &promc__tombstone)
         m->tombstones--;
     m->live++;

@@ -14,7 +14,7 @@
  * memory.
  * - Exposition walks a singly linked list of live children in creation order (atomic next
  *   pointers); removal unlinks a child without changing its own next pointer, so a reader standing
- *   on it walks on. */
+ *   on it walks on.  Children created after the walk began (by seq) are skipped. */
 #ifndef PROMC_METRIC_INTERNAL_H
 #define PROMC_METRIC_INTERNAL_H
 
@@ -30,6 +30,7 @@ struct promc__series {
     const promc_str_t *values; /* the metric's label_count values; NULL for a root */
     uint64_t hash;
     int64_t created_us; /* Unix time in microseconds: exact, so it formats without a float search */
+    uint64_t seq;       /* creation number within the metric (1, 2, ...; 0 for a root) */
     _Atomic(promc__series_t *) next; /* exposition list */
     promc__series_t *prev;           /* exposition list (under the lock); retired list after */
 };
@@ -121,8 +122,12 @@ struct promc_metric {
     size_t live;                     /* children in the table (under the lock) */
     size_t tombstones;               /* (under the lock) */
     _Atomic(promc__series_t *) head; /* exposition list */
-    promc__series_t *tail;           /* (under the lock) */
-    promc__series_t *retired;        /* removed children, linked through prev */
+    /* The seq of the last child created.  A scrape reads it first and skips children numbered
+     * after it, so that a child removed and created again while the scrape walks (appended at the
+     * end) is not written twice. */
+    _Atomic uint64_t seq;
+    promc__series_t *tail;    /* (under the lock) */
+    promc__series_t *retired; /* removed children, linked through prev */
     promc__table_t *retired_tables;
 
     promc__series_t *root;
