@@ -58,6 +58,7 @@
 #define BIND_ATTEMPTS             8 /* port 0 over several threads: retries when the port is taken */
 #define DRAIN_POLL_MS             10 /* how often a stopping worker looks at its busy connections */
 #define ACCEPT_BACKOFF_MS         50 /* pause after accept() failed (EMFILE and the like) */
+#define FLUSH_BATCH               64 /* responses completed per loop iteration in one callback */
 #define INPUT_SLACK               4096 /* unread input per connection: at most max_request_bytes + this */
 
 typedef struct conn {
@@ -81,6 +82,9 @@ struct promc__http_worker {
     struct event *post_accept_ev;
     struct event *drain_ev;
     struct event *resume_ev;
+    struct event *flush_ev;
+    struct bufferevent *written[FLUSH_BATCH]; /* responses written, evhttp not yet told */
+    unsigned nwritten;
     conn_t *slots; /* conns_per_worker of them */
     conn_t *free_slots;
     conn_t *pending; /* accepted, connection not yet resolved */
@@ -90,6 +94,8 @@ struct promc__http_worker {
     time_t date_sec; /* the second `date` shows */
     char date[32];   /* IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" */
 };
+
+static void flush_written(promc__http_worker_t *w);
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
@@ -420,6 +426,7 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 static void drain_step(promc__http_worker_t *w)
 {
     resolve_pending(w);
+    flush_written(w);
     conn_t *c = w->live, *next;
     for (; c != NULL; c = next) {
         next = c->next;
@@ -536,6 +543,51 @@ static const char *http_date(promc__http_worker_t *w)
     return w->date;
 }
 
+/* evhttp queues a response and writes it when epoll next reports the socket writable: one loop
+ * iteration later, at the price of turning write interest on and off again (epoll_ctl calls for
+ * every request).  Instead the response is written here, and the bufferevent's write callback,
+ * which tells evhttp the response is out (as libevent calls it once a write has emptied the
+ * buffer), runs from flush_ev later in this same iteration, after the handler has returned.
+ * evhttp then turns write interest off again before the epoll changelist is applied, so none of
+ * it reaches the kernel.  A partial write leaves the rest to evhttp's usual path.  The output
+ * buffer holds only this response: evhttp reads no further request from the connection before the
+ * previous response is out.  The reference taken here keeps the bufferevent valid should the
+ * connection be freed in between (its callbacks are cleared then, and the trigger does nothing). */
+static void write_now(promc__http_worker_t *w, struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 || evbuffer_get_length(out) != 0)
+        return;
+    if (w->nwritten == FLUSH_BATCH) {
+        bufferevent_trigger(bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS); /* libevent's own deferral */
+        return;
+    }
+    bufferevent_incref(bev);
+    w->written[w->nwritten++] = bev;
+    if (w->nwritten == 1)
+        event_active(w->flush_ev, EV_TIMEOUT, 1);
+}
+
+static void flush_written(promc__http_worker_t *w)
+{
+    struct bufferevent *batch[FLUSH_BATCH];
+    unsigned n = w->nwritten;
+    memcpy(batch, w->written, n * sizeof batch[0]);
+    w->nwritten = 0;
+    for (unsigned i = 0; i < n; i++) {
+        bufferevent_trigger(batch[i], EV_WRITE, 0);
+        bufferevent_decref(batch[i]);
+    }
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    flush_written(arg);
+}
+
 int promc__http_send(promc_http_request_t *r, int status, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
@@ -556,11 +608,13 @@ int promc__http_send(promc_http_request_t *r, int status, const char *content_ty
         bad |= evhttp_add_header(h, "Content-Length", len);
         evbuffer_drain(body, evbuffer_get_length(body));
     }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
     if (bad) {
-        evhttp_connection_free(evhttp_request_get_connection(r->ev));
+        evhttp_connection_free(evcon);
         return promc__err(PROMC_ENOMEM, "response headers");
     }
     evhttp_send_reply(r->ev, status, NULL, NULL);
+    write_now(r->w, evcon);
     return 0;
 }
 
@@ -697,6 +751,7 @@ static void worker_teardown(promc__http_worker_t *w)
     w->listen_fd = -1;
     if (w->pending)
         resolve_pending(w);
+    flush_written(w); /* their connections are gone: this only drops our references */
     if (w->wake_ev)
         event_free(w->wake_ev);
     if (w->post_accept_ev)
@@ -705,6 +760,8 @@ static void worker_teardown(promc__http_worker_t *w)
         event_free(w->drain_ev);
     if (w->resume_ev)
         event_free(w->resume_ev);
+    if (w->flush_ev)
+        event_free(w->flush_ev);
     if (w->base)
         event_base_free(w->base);
     if (w->wake[0] >= 0)
@@ -751,7 +808,8 @@ static int worker_setup(promc__http_worker_t *w)
     w->post_accept_ev = event_new(w->base, -1, 0, on_post_accept, w);
     w->drain_ev = event_new(w->base, -1, 0, on_drain_timer, w);
     w->resume_ev = event_new(w->base, -1, 0, on_resume, w);
-    if (!w->wake_ev || !w->post_accept_ev || !w->drain_ev || !w->resume_ev ||
+    w->flush_ev = event_new(w->base, -1, 0, on_flush, w);
+    if (!w->wake_ev || !w->post_accept_ev || !w->drain_ev || !w->resume_ev || !w->flush_ev ||
         event_add(w->wake_ev, NULL) != 0)
         return promc__err(PROMC_ENOMEM, "events");
 
