@@ -147,9 +147,9 @@ static void on_other(void *ud, promc_http_request_t *req)
 {
     (void)ud;
     promc_counter_inc(wrong_requests);
-    (void)promc_http_respond(req, 404, "text/plain; charset=utf-8", "Not Found\n", 10);
-    if (cfg.log_level >= LOG_DEBUG)
+    if (cfg.log_level >= LOG_DEBUG) /* before answering, while the path is sure to be valid */
         logf_(LOG_DEBUG, "%s %s 404", promc_http_request_method(req), promc_http_request_path(req));
+    (void)promc_http_respond(req, 404, "text/plain; charset=utf-8", "Not Found\n", 10);
 }
 
 /* ---- command line -------------------------------------------------------------------------- */

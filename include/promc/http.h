@@ -137,7 +137,8 @@ PROMC_API int promc_http_set_header(promc_http_request_t *req, const char *name,
  * (NULL: none), and `len` bytes of body (copied; not sent for HEAD, though Content-Length still
  * says how long it is).  During promc_http_stop() the response also closes the connection.
  * Returns 0, PROMC_EINVAL (bad status, or body NULL with len > 0), PROMC_ESTATE (already
- * answered) or PROMC_ENOMEM (the server then closes the connection).
+ * answered) or PROMC_ENOMEM (a 500 without body went out instead, or the response lacks a
+ * header).  The request's strings stay valid until the handler returns.
  * Thread-safety: the handler's thread only.  Since: 0.1 */
 PROMC_API int promc_http_respond(promc_http_request_t *req, int status, const char *content_type,
                                  const void *body, size_t len);

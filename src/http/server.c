@@ -608,25 +608,21 @@ int promc__http_send(promc_http_request_t *r, int status, const char *content_ty
         bad |= evhttp_add_header(h, "Content-Length", len);
         evbuffer_drain(body, evbuffer_get_length(body));
     }
+    /* Out of memory for a header: the response goes out without it rather than not at all; the
+     * connection is never freed under the handler, whose request strings stay valid until it
+     * returns. */
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
-    if (bad) {
-        evhttp_connection_free(evcon);
-        return promc__err(PROMC_ENOMEM, "response headers");
-    }
     evhttp_send_reply(r->ev, status, NULL, NULL);
     write_now(r->w, evcon);
-    return 0;
+    return bad ? promc__err(PROMC_ENOMEM, "response headers") : 0;
 }
 
 static void answer_plain(promc_http_request_t *r, int status, const char *text)
 {
     struct evbuffer *b = evhttp_request_get_output_buffer(r->ev);
     evbuffer_drain(b, evbuffer_get_length(b));
-    if (evbuffer_add(b, text, strlen(text)) != 0) {
-        r->answered = true;
-        evhttp_connection_free(evhttp_request_get_connection(r->ev));
-        return;
-    }
+    if (evbuffer_add(b, text, strlen(text)) != 0)
+        evbuffer_drain(b, evbuffer_get_length(b)); /* out of memory: the status alone */
     (void)promc__http_send(r, status, "text/plain; charset=utf-8");
 }
 
@@ -717,9 +713,10 @@ int promc_http_respond(promc_http_request_t *req, int status, const char *conten
         return promc__err(PROMC_EINVAL, "promc_http_respond: CR or LF in the content type");
     if (req->answered)
         return promc__err(PROMC_ESTATE, "promc_http_respond: the request is already answered");
-    if (len > 0 && evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len) != 0) {
-        req->answered = true;
-        evhttp_connection_free(evhttp_request_get_connection(req->ev));
+    struct evbuffer *out = evhttp_request_get_output_buffer(req->ev);
+    if (len > 0 && evbuffer_add(out, body, len) != 0) {
+        evbuffer_drain(out, evbuffer_get_length(out));
+        (void)promc__http_send(req, 500, NULL);
         return promc__err(PROMC_ENOMEM, "promc_http_respond: %zu bytes of body", len);
     }
     return promc__http_send(req, status, content_type);
