@@ -67,10 +67,10 @@ struct promc_http_request {
     bool answered;
 };
 
-/* Sends the response whose body is already in the request's output buffer: status, Content-Type
- * (may be NULL), "Connection: close" while stopping; for HEAD the body is dropped and
- * Content-Length still tells its size.  Marks the request answered.  Returns 0 or PROMC_ENOMEM
- * (the connection is closed then). */
+/* Sends the response whose body is already in the request's output buffer: status, Date,
+ * Content-Type (may be NULL), "Connection: close" while stopping; for HEAD the body is dropped
+ * and Content-Length still tells its size.  Marks the request answered.  Returns 0, or
+ * PROMC_ENOMEM when a header could not be added (the response went out without it). */
 int promc__http_send(promc_http_request_t *r, int status, const char *content_type);
 
 /* The request's output buffer (the response body under construction). */
