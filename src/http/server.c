@@ -92,7 +92,7 @@ struct promc__http_worker {
     unsigned nconns; /* pending + live */
     bool paused_cap, paused_err, draining, tearing_down, listening;
     time_t date_sec; /* the second `date` shows */
-    char date[64];   /* IMF-fixdate (sized for any int the compiler can imagine), e.g. "Sun, 06 Nov 1994 08:49:37 GMT" */
+    char date[64];   /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
 };
 
 static void flush_written(promc__http_worker_t *w);
