@@ -5,6 +5,7 @@ JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD   ?= build
 PREFIX  ?= /usr/local
 ARGS    ?=
+PROMETHEUS ?= 0
 CMAKE   ?= cmake
 CTEST   ?= ctest
 
@@ -22,8 +23,9 @@ build: deps $(BUILD)/CMakeCache.txt
 	$(CMAKE) --build $(BUILD) -j $(JOBS)
 
 # Builds and starts example-001 in the foreground: /hello on :8001, /metrics on :8000.
+# PROMETHEUS=1 also starts Prometheus on 127.0.0.1:9090 with deploy/prometheus/prometheus.yml.
 run: build
-	exec $(BUILD)/service/example-001 $(ARGS)
+	@PROMETHEUS=$(PROMETHEUS) scripts/run.sh $(BUILD)/service/example-001 $(ARGS)
 
 # The whole suite: Release with -Werror (unit, conformance, e2e, deploy checks), then the unit and
 # conformance tests under ASan+UBSan, then the stress tests under TSan.
