@@ -64,8 +64,9 @@ typedef struct promc_http_route {
 /* What promc_http_start() reads.  Zero-initialise, then set what you need; a zero field takes its
  * default.  Strings and the routes array are copied; none needs to outlive the call. */
 typedef struct promc_http_opts {
-    const char *address; /* numeric IPv4 or IPv6 address, or a host name; NULL or "": "0.0.0.0".
-                          * "::" listens on IPv6 and, where the system allows, IPv4 too. */
+    const char *address; /* a numeric IPv4 or IPv6 address (host names are not resolved);
+                          * NULL or "": "0.0.0.0".  "::" listens on IPv6 and, where the system
+                          * allows, IPv4 too. */
     unsigned port;       /* 0: a free port the kernel picks (read it with promc_http_port()) */
     promc_registry_t *registry; /* served at /metrics; NULL: the default registry */
     bool no_builtin;            /* serve only `routes`: no /metrics, /, /healthz, /readyz, and no
@@ -83,8 +84,8 @@ typedef struct promc_http_opts {
 /* Binds opts->address:opts->port, starts the threads and serves until promc_http_stop().  On
  * success *out is the running server (free it with promc_http_stop()).  Returns 0,
  * PROMC_EINVAL (opts NULL, port above 65535, a route without fn, two routes for one path, a path
- * that does not start with '/'), PROMC_EADDR (the address does not resolve or cannot be bound
- * here), PROMC_EADDRINUSE (the port is taken), PROMC_EDUPLICATE (the registry holds a
+ * that does not start with '/'), PROMC_EADDR (the address is not numeric, or cannot be
+ * bound here), PROMC_EADDRINUSE (the port is taken), PROMC_EDUPLICATE (the registry holds a
  * promhttp_metric_handler_* metric of someone else's), PROMC_ENOMEM or PROMC_ESYS (a thread, pipe
  * or event loop could not be created).  On failure nothing is left listening or running and
  * *out is untouched; promc_last_error() has the details.

@@ -139,6 +139,9 @@ static struct timeval tv_of_ms(long ms)
 
 /* ---- listening sockets ---------------------------------------------------------------------- */
 
+/* The address is parsed, never looked up: AI_NUMERICHOST keeps getaddrinfo() away from the
+ * resolver, which a statically linked glibc program cannot load (NSS modules are shared objects),
+ * and which could block a start on DNS. */
 static int resolve(const char *address, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
 {
     char portbuf[16];
@@ -146,9 +149,14 @@ static int resolve(const char *address, unsigned port, struct sockaddr_storage *
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
     snprintf(portbuf, sizeof portbuf, "%u", port);
     int gai = getaddrinfo(address, portbuf, &hints, &res);
+    if (gai == EAI_NONAME)
+        return promc__err(PROMC_EADDR,
+                          "address '%s' is not a numeric IPv4 or IPv6 address; host names are "
+                          "not resolved",
+                          address);
     if (gai != 0 || res == NULL)
         return promc__err(PROMC_EADDR, "address '%s': %s", address,
                           gai != 0 ? gai_strerror(gai) : "no result");

@@ -668,6 +668,14 @@ static void test_start_errors(void)
     CHECK_RC(promc_http_start(
                  &s, &(promc_http_opts_t){.address = "no-such-host.invalid", .registry = f.reg}),
              PROMC_EADDR);
+    /* Host names are never resolved, not even "localhost" (a static binary could not): the
+     * error says so. */
+    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "localhost", .registry = f.reg}),
+             PROMC_EADDR);
+    CHECK(contains(promc_last_error(), "'localhost' is not a numeric IPv4 or IPv6 address"));
+    CHECK_RC(promc_http_start(
+                 &s, &(promc_http_opts_t){.address = "localhost", .registry = f.reg, .threads = 2}),
+             PROMC_EADDR);
     /* 192.0.2.1 (TEST-NET-1) is no address of this machine. */
     CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "192.0.2.1", .registry = f.reg}),
              PROMC_EADDR);
