@@ -27,8 +27,11 @@
  *
  * Bounded work: at most opts.max_connections open connections (past the cap the server stops
  * accepting until one closes, so new clients wait in the kernel's backlog), a request's headers and
- * body at most opts.max_request_bytes each (past it: 400 or 413, and the connection closes), and
- * a connection that sends or receives nothing for opts.timeout_seconds is closed.
+ * body at most opts.max_request_bytes each, and a connection that sends or receives nothing for
+ * opts.timeout_seconds is closed.  A request line plus headers over the cap is answered
+ * 400 Bad Request (libevent's HTTP parser reports it as a malformed header and gives no hook to
+ * answer 431 instead); a body over the cap, 413 Content Too Large.  Either way no handler runs and
+ * the connection closes after the answer.
  *
  * The registry must outlive the server. */
 #ifndef PROMC_HTTP_H
