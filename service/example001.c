@@ -5,6 +5,10 @@
  *   other paths -> 404, counts wrong_requests_total
  *   :8000/metrics (and /healthz, /readyz) from promc's HTTP server with the process collector.
  *
+ * Stopping (SIGTERM/SIGINT): /readyz turns 503; both ports go on serving for --shutdown-delay
+ * seconds (0 by default); then the /hello listeners close and requests in flight get up to
+ * --drain-seconds, and the metrics port stops the same way with the time left.
+ *
  * Both ports are promc HTTP servers: the /hello one with a route and a fallback handler and no
  * built-in endpoints.  That keeps this program on <promc/...> alone and gives /hello the same
  * thread-per-core SO_REUSEPORT event loops, connection limits and draining as /metrics.
@@ -48,6 +52,7 @@ typedef struct config {
     unsigned threads;
     int log_level;
     double drain_seconds;
+    double shutdown_delay;
 } config_t;
 
 static config_t cfg;
@@ -172,7 +177,11 @@ static void usage(FILE *f)
             "      --threads N         event loops serving /hello (EXAMPLE001_THREADS; default:\n"
             "                          the number of online CPUs)\n"
             "      --log-level L       error, warn, info or debug (EXAMPLE001_LOG_LEVEL; info)\n"
-            "      --drain-seconds S   time in-flight requests get at SIGTERM/SIGINT\n"
+            "      --shutdown-delay S  after SIGTERM/SIGINT, /readyz answers 503 while both\n"
+            "                          ports keep serving for S seconds before the drain\n"
+            "                          (EXAMPLE001_SHUTDOWN_DELAY; default 0; 5 suits\n"
+            "                          Kubernetes, which takes a few seconds to stop routing)\n"
+            "      --drain-seconds S   time in-flight requests get once the listeners close\n"
             "                          (EXAMPLE001_DRAIN_SECONDS; default 5)\n"
             "  -h, --help              this text\n");
 }
@@ -243,7 +252,8 @@ enum opt_id {
     OPT_SEED,
     OPT_THREADS,
     OPT_LOG_LEVEL,
-    OPT_DRAIN
+    OPT_DRAIN,
+    OPT_SHUTDOWN_DELAY
 };
 
 static const struct option long_opts[] = {
@@ -255,6 +265,7 @@ static const struct option long_opts[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"drain-seconds", required_argument, NULL, OPT_DRAIN},
+    {"shutdown-delay", required_argument, NULL, OPT_SHUTDOWN_DELAY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -292,6 +303,8 @@ static bool apply(int id, const char *what, const char *v)
         return parse_level(what, v, &cfg.log_level);
     case OPT_DRAIN:
         return parse_double(what, v, 0, 3600, &cfg.drain_seconds);
+    case OPT_SHUTDOWN_DELAY:
+        return parse_double(what, v, 0, 3600, &cfg.shutdown_delay);
     default:
         return false;
     }
@@ -304,10 +317,15 @@ static int parse_args(int argc, char **argv)
         int id;
         const char *env;
     } envs[] = {
-        {OPT_PORT, "EXAMPLE001_PORT"},           {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
-        {OPT_BIND, "EXAMPLE001_BIND"},           {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
-        {OPT_SEED, "EXAMPLE001_SEED"},           {OPT_THREADS, "EXAMPLE001_THREADS"},
-        {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"}, {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"},
+        {OPT_PORT, "EXAMPLE001_PORT"},
+        {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
+        {OPT_BIND, "EXAMPLE001_BIND"},
+        {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
+        {OPT_SEED, "EXAMPLE001_SEED"},
+        {OPT_THREADS, "EXAMPLE001_THREADS"},
+        {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"},
+        {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"},
+        {OPT_SHUTDOWN_DELAY, "EXAMPLE001_SHUTDOWN_DELAY"},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg = (config_t){
@@ -381,6 +399,28 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The shutdown delay: both servers go on serving (only /readyz has turned 503) so that a load
+ * balancer polling readiness, or Kubernetes updating its endpoints, stops sending new
+ * connections before the listeners close, and Prometheus can scrape the last counts.  Returns
+ * early when a second SIGTERM/SIGINT arrives: whoever sends it wants the process gone now. */
+static void shutdown_delay(const sigset_t *stop_signals, double seconds)
+{
+    double end = now_seconds() + seconds;
+    for (;;) {
+        double left = end - now_seconds();
+        if (left <= 0)
+            return;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        int sig = sigtimedwait(stop_signals, NULL, &ts);
+        if (sig > 0) {
+            logf_(LOG_INFO, "%s during the shutdown delay: draining now",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM");
+            return;
+        }
+        /* EAGAIN: the time is up (checked above); EINTR: another signal, go on waiting. */
+    }
+}
+
 int main(int argc, char **argv)
 {
     int st = parse_args(argc, argv);
@@ -452,12 +492,19 @@ int main(int argc, char **argv)
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
     }
-    logf_(LOG_INFO, "%s: draining for up to %g s", sig == SIGINT ? "SIGINT" : "SIGTERM",
-          cfg.drain_seconds);
 
-    /* /readyz turns 503 at once; /hello drains first, then /metrics gets what time is left. */
-    double t0 = now_seconds();
+    /* /readyz turns 503 at once; both ports keep serving for the shutdown delay; then /hello
+     * drains first, and /metrics gets what time is left. */
     promc_http_set_ready(metrics, false);
+    if (cfg.shutdown_delay > 0) {
+        logf_(LOG_INFO, "%s: not ready; serving for %g s more, then draining for up to %g s",
+              sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_delay, cfg.drain_seconds);
+        shutdown_delay(&stop_signals, cfg.shutdown_delay);
+    } else {
+        logf_(LOG_INFO, "%s: draining for up to %g s", sig == SIGINT ? "SIGINT" : "SIGTERM",
+              cfg.drain_seconds);
+    }
+    double t0 = now_seconds();
     (void)promc_http_stop(hello, cfg.drain_seconds);
     double left = cfg.drain_seconds - (now_seconds() - t0);
     (void)promc_http_stop(metrics, left > 0 ? left : 0);
