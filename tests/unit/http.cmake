@@ -14,3 +14,12 @@ target_link_libraries(http_stress_test PRIVATE promc promc_warnings ZLIB::ZLIB T
 target_include_directories(http_stress_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 add_test(NAME http_stress_test COMMAND http_stress_test)
 set_tests_properties(http_stress_test PROPERTIES LABELS stress TIMEOUT 600)
+
+# PROMC_STATIC_SERVICE=ON in a build directory of its own: example-001 must come out as one static
+# PIE that serves.  Label deploy (what the container image ships); not under sanitizers, whose
+# runtimes do not link statically.
+if(NOT PROMC_SANITIZE AND TARGET example-001)
+  add_test(NAME http_static_service COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/http_static_service.sh
+    ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR} $<TARGET_FILE:example-001> ${CMAKE_C_COMPILER})
+  set_tests_properties(http_static_service PROPERTIES LABELS deploy TIMEOUT 600)
+endif()
