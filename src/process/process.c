@@ -4,7 +4,18 @@
  * spaces and parentheses itself, so fields are counted from the last ')'; after it come state (3),
  * ..., utime (14) and stime (15) in clock ticks, num_threads (20), starttime (22) in clock ticks
  * since boot, vsize (23) in bytes and rss (24) in pages.  The boot time is the "btime" line of
- * /proc/stat.  Each value is emitted only when it was read; a failed read leaves its family out. */
+ * /proc/stat.  Each value is emitted only when it was read; a failed read leaves its family out.
+ *
+ * Cost per scrape.  Opening /proc/self/stat and listing /proc/self/fd were most of a small
+ * scrape's CPU time (the listing builds a dentry per descriptor).  So /proc/self/stat is opened
+ * once and re-read with pread() at offset 0, which makes the kernel generate it afresh; and the
+ * open descriptors are counted from stat("/proc/self/fd"), whose st_size is that count since
+ * Linux 6.2 (older kernels say 0, and the directory is then listed as before).  The kept
+ * descriptor is checked on every use, since the application may have closed it (a daemon that
+ * closes every descriptor) and even reused its number: the text must start with our own pid,
+ * otherwise it is forgotten (not closed: the number may be the application's now) and the file
+ * opened again.  After fork() the child holds a copy that names the parent's file: it is closed
+ * and reopened.  The kept descriptor is a real open file and counts in process_open_fds. */
 #include <promc/process.h>
 
 #include <stdbool.h>
@@ -34,35 +45,75 @@ static const char *const process_names[] = {
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static pthread_once_t consts_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
+static int stat_fd = -1; /* /proc/self/stat, opened by stat_pid; under stat_lock */
+static pid_t stat_pid;
 static double clk_tck;   /* 0: unknown */
 static double page_size; /* 0: unknown */
 static double boot_time; /* 0: unknown */
 
-/* Reads a whole small file from /proc into buf (NUL-terminated).  Returns its length or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t cap)
+/* pread()s the whole file from offset 0 into buf (NUL-terminated).  Returns its length or -1. */
+static ssize_t pread_all(int fd, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     size_t len = 0;
     while (len + 1 < cap) {
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        ssize_t n = pread(fd, buf + len, cap - 1 - len, (off_t)len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            close(fd);
+        if (n < 0)
             return -1;
-        }
         if (n == 0)
             break;
         len += (size_t)n;
     }
-    close(fd);
     buf[len] = '\0';
     return (ssize_t)len;
+}
+
+/* True when buf is a /proc/PID/stat text of process `pid`: "PID (comm) ...". */
+static bool is_stat_of(const char *buf, pid_t pid)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    return errno == 0 && end != buf && v == (long)pid && end[0] == ' ' && end[1] == '(';
+}
+
+/* /proc/self/stat into buf through the kept descriptor (see the file comment).  Returns the
+ * length, or -1 when it cannot be read. */
+static ssize_t read_self_stat(char *buf, size_t cap)
+{
+    pid_t pid = getpid();
+    ssize_t len = -1;
+    pthread_mutex_lock(&stat_lock);
+    if (stat_fd >= 0 && stat_pid != pid) {
+        close(stat_fd); /* inherited across fork(): our copy, naming the parent's file */
+        stat_fd = -1;
+    }
+    for (int attempt = 0; attempt < 2 && len < 0; attempt++) {
+        bool fresh = stat_fd < 0;
+        if (fresh) {
+            stat_fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+            stat_pid = pid;
+            if (stat_fd < 0)
+                break;
+        }
+        len = pread_all(stat_fd, buf, cap);
+        if (len <= 0 || !is_stat_of(buf, pid)) {
+            /* Just opened: ours to close.  Kept: closed behind our back or no longer ours, so
+             * forgotten and left alone. */
+            if (fresh)
+                close(stat_fd);
+            stat_fd = -1;
+            len = -1;
+        }
+    }
+    pthread_mutex_unlock(&stat_lock);
+    return len;
 }
 
 static void read_consts(void)
@@ -122,6 +173,11 @@ static bool stat_field(char **fields, size_t n, size_t k, double *out)
 
 static bool count_fds(double *out)
 {
+    struct stat st;
+    if (stat("/proc/self/fd", &st) == 0 && st.st_size > 0) {
+        *out = (double)st.st_size;
+        return true;
+    }
     DIR *d = opendir("/proc/self/fd");
     if (d == NULL)
         return false;
@@ -149,7 +205,7 @@ static int collect(void *ud, promc_emit_t *e)
     char buf[1024];
     char *fields[64];
     size_t nf = 0;
-    if (read_small("/proc/self/stat", buf, sizeof buf) > 0)
+    if (read_self_stat(buf, sizeof buf) > 0)
         nf = stat_fields(buf, fields, sizeof fields / sizeof fields[0]);
 
     double vsize, rss, start, utime, stime, threads;

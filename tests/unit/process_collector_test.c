@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +62,79 @@ static int count_threads(void)
     return n;
 }
 
+/* The descriptor the collector keeps open on /proc/PID/stat, found by its link; -1 when none. */
+static int kept_stat_fd(void)
+{
+    char want[64];
+    snprintf(want, sizeof want, "/proc/%ld/stat", (long)getpid());
+    DIR *d = opendir("/proc/self/fd");
+    int found = -1;
+    struct dirent *de;
+    while (d && found < 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[300], link[128];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n > 0) {
+            link[n] = '\0';
+            if (strcmp(link, want) == 0)
+                found = atoi(de->d_name);
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A stat line of another process (pid 1, 77 threads, huge CPU times): read by mistake, it would
+ * show at once. */
+static const char FOREIGN_STAT[] =
+    "1 (init) S 0 1 1 0 -1 4194560 0 0 0 0 999999 999999 0 0 20 0 77 0 5 4096 1\n";
+
+/* The application closes the collector's descriptor behind its back and gives the number to a file
+ * of its own: the collector must neither read that file nor close it. */
+static void test_kept_descriptor_taken(promc_registry_t *reg)
+{
+    char *text = scrape(reg);
+    free(text);
+    int kept = kept_stat_fd();
+    CHECK(kept >= 0);
+    if (kept < 0)
+        return;
+    char tmpl[] = "/tmp/promc-process-test-XXXXXX";
+    int tf = mkstemp(tmpl);
+    CHECK(tf >= 0);
+    if (tf < 0)
+        return;
+    unlink(tmpl);
+    CHECK(write(tf, FOREIGN_STAT, sizeof FOREIGN_STAT - 1) == (ssize_t)(sizeof FOREIGN_STAT - 1));
+    CHECK(dup2(tf, kept) == kept);
+    close(tf);
+
+    text = scrape(reg);
+    CHECK(sample(text, "process_threads") == (double)count_threads());
+    CHECK(sample(text, "process_cpu_seconds_total") < 1000);
+    CHECK(sample(text, "process_open_fds") == (double)count_fds());
+    free(text);
+    /* The application's file is still open under its number, untouched. */
+    char head[8] = {0};
+    CHECK(fcntl(kept, F_GETFD) != -1);
+    CHECK(pread(kept, head, 7, 0) == 7 && memcmp(head, "1 (init", 7) == 0);
+    int again = kept_stat_fd();
+    CHECK(again >= 0 && again != kept);
+    close(kept);
+
+    /* Closed and left unused: opened again. */
+    if (again >= 0)
+        close(again);
+    text = scrape(reg);
+    CHECK(sample(text, "process_threads") == (double)count_threads());
+    CHECK(sample(text, "process_open_fds") == (double)count_fds());
+    free(text);
+    CHECK(kept_stat_fd() >= 0);
+}
+
 static atomic_bool stop_thread;
 
 static void *idle_thread(void *arg)
@@ -71,6 +145,55 @@ static void *idle_thread(void *arg)
         nanosleep(&ts, NULL);
     }
     return NULL;
+}
+
+/* After fork() the child reads its own /proc entry, not the parent's through the inherited
+ * descriptor: the parent has an extra thread, the child has only the one that forked. */
+static void test_fork(promc_registry_t *reg)
+{
+    atomic_store(&stop_thread, false);
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, idle_thread, NULL) == 0);
+    char *text = scrape(reg);
+    double parent_threads = sample(text, "process_threads");
+    CHECK(parent_threads == (double)count_threads() && parent_threads >= 2);
+    free(text);
+    CHECK(kept_stat_fd() >= 0);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) {
+        char *t = NULL;
+        size_t l = 0;
+        int bad = 0;
+        if (promc_registry_write_buf(reg, NULL, &t, &l) != 0 || t == NULL) {
+            bad = 1;
+        } else {
+            double th_child = sample(t, "process_threads");
+            if (th_child != (double)count_threads() || th_child >= parent_threads)
+                bad = 2;
+            if (sample(t, "process_open_fds") != (double)count_fds())
+                bad = 3;
+            if (kept_stat_fd() < 0)
+                bad = 4;
+            if (bad)
+                fprintf(stderr, "child: threads %g (parent %g), fds %g vs %d\n", th_child,
+                        parent_threads, sample(t, "process_open_fds"), count_fds());
+        }
+        _exit(bad);
+    }
+    int status = 0;
+    if (child > 0) {
+        CHECK(waitpid(child, &status, 0) == child);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fprintf(stderr, "fork child: status %d\n", status);
+    }
+    atomic_store(&stop_thread, true);
+    pthread_join(th, NULL);
+    /* The parent still reads its own. */
+    text = scrape(reg);
+    CHECK(sample(text, "process_threads") == (double)count_threads());
+    free(text);
 }
 
 static double cpu_now(void)
@@ -172,6 +295,9 @@ int main(void)
              count_threads());
     CHECK_STR(text, want);
     free(text);
+
+    test_kept_descriptor_taken(reg);
+    test_fork(reg);
 #else
     char *text = scrape(reg);
     CHECK(text && strstr(text, "process_") == NULL);
