@@ -85,8 +85,6 @@ struct promc__http_worker {
     struct event *flush_ev;
     struct bufferevent *written[FLUSH_BATCH]; /* responses written, evhttp not yet told */
     unsigned nwritten;
-    conn_t *slots; /* conns_per_worker of them */
-    conn_t *free_slots;
     conn_t *pending; /* accepted, connection not yet resolved */
     conn_t *live;    /* resolved, with our close callback */
     unsigned nconns; /* pending + live */
@@ -318,12 +316,9 @@ static void update_listener(promc__http_worker_t *w)
     w->listening = want;
 }
 
-static void release_slot(promc__http_worker_t *w, conn_t *c)
+static void release_conn(promc__http_worker_t *w, conn_t *c)
 {
-    c->bev = NULL;
-    c->evcon = NULL;
-    c->next = w->free_slots;
-    w->free_slots = c;
+    promc__free(c);
     w->nconns--;
     if (w->paused_cap && w->nconns < w->srv->conns_per_worker) {
         w->paused_cap = false;
@@ -337,7 +332,7 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
     conn_t *c = arg;
     promc__http_worker_t *w = c->w;
     list_unlink(&w->live, c);
-    release_slot(w, c);
+    release_conn(w, c);
 }
 
 /* evhttp's hook for the bufferevent of a new connection: see the file comment. */
@@ -354,10 +349,12 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
      * without bound.  A read high-watermark caps it; it must stay above the header cap, so that
      * an oversized header is still seen and answered. */
     bufferevent_setwatermark(bev, EV_READ, 0, w->srv->max_request_bytes + INPUT_SLACK);
-    conn_t *c = w->free_slots;
+    /* Allocated per connection rather than max_connections of them up front: an idle server
+     * holds none (1024 of them were 40 KB per server). */
+    conn_t *c = promc__malloc(sizeof *c);
     if (c == NULL)
-        return bev; /* not reached: the listener pauses at the cap; served, but not counted */
-    w->free_slots = c->next;
+        return bev; /* out of memory: served, but neither counted nor drained at stop */
+    c->w = w;
     bufferevent_incref(bev);
     c->bev = bev;
     c->evcon = NULL;
@@ -389,7 +386,7 @@ static void resolve_pending(promc__http_worker_t *w)
             struct bufferevent *bev = c->bev;
             if (bufferevent_decref(bev) == 0)
                 bufferevent_free(bev);
-            release_slot(w, c);
+            release_conn(w, c);
         }
     }
 }
@@ -440,12 +437,12 @@ static void drain_step(promc__http_worker_t *w)
         next = c->next;
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
             continue; /* a response is still being sent */
-        struct evhttp_connection *evcon = c->evcon;
-        evhttp_connection_free(evcon); /* runs on_conn_close, which unlinks c */
-        if (c->evcon == evcon) {       /* it did not: account for it here */
-            list_unlink(&w->live, c);
-            release_slot(w, c);
-        }
+        /* evhttp_connection_free() runs the close callback only for a connection it still
+         * deems connected; taking the callback off and accounting here covers both cases. */
+        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        evhttp_connection_free(c->evcon);
+        list_unlink(&w->live, c);
+        release_conn(w, c);
     }
     int64_t left = atomic_load(&w->srv->drain_deadline_ns) - promc__now_mono_ns();
     if (w->live == NULL || left <= 0) {
@@ -751,6 +748,13 @@ static void worker_teardown(promc__http_worker_t *w)
         w->bound = NULL;
         w->listener = NULL;
     }
+    /* Connections whose close callback evhttp did not run (it runs it only for those it deems
+     * connected): their evhttp objects are gone, only ours remain. */
+    while (w->live) {
+        conn_t *c = w->live;
+        list_unlink(&w->live, c);
+        release_conn(w, c);
+    }
     if (w->listen_fd >= 0) /* not yet handed to a listener */
         close(w->listen_fd);
     w->listen_fd = -1;
@@ -773,21 +777,11 @@ static void worker_teardown(promc__http_worker_t *w)
         close(w->wake[0]);
     if (w->wake[1] >= 0)
         close(w->wake[1]);
-    promc__free(w->slots);
 }
 
 static int worker_setup(promc__http_worker_t *w)
 {
     promc_http_server_t *srv = w->srv;
-    unsigned cap = srv->conns_per_worker;
-    w->slots = promc__calloc(cap, sizeof *w->slots);
-    if (w->slots == NULL)
-        return promc__err(PROMC_ENOMEM, "connection slots");
-    for (unsigned i = 0; i < cap; i++) {
-        w->slots[i].w = w;
-        w->slots[i].next = i + 1 < cap ? &w->slots[i + 1] : NULL;
-    }
-    w->free_slots = &w->slots[0];
     if (pipe2(w->wake, O_NONBLOCK | O_CLOEXEC) != 0)
         return promc__err(PROMC_ESYS, "pipe(): %s", strerror(errno));
 

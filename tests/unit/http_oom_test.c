@@ -106,7 +106,26 @@ int main(void)
         CHECK_RC(hc_get(promc_http_port(s), "/metrics", "", &r), 0);
         CHECK(r.status == 200 && strstr(r.body, "oom_c_total 0.0") != NULL);
         hc_response_free(&r);
+        /* Out of memory when a connection is accepted: it is served all the same (neither
+         * counted nor drained), and stopping while it is still open frees everything. */
+        atomic_store(&budget, 0);
+        int fd = hc_connect(promc_http_port(s));
+        CHECK(fd >= 0);
+        CHECK(hc_send_str(fd, "GET /hi HTTP/1.1\r\nHost: t\r\n\r\n"));
+        CHECK_RC(hc_read_response(fd, &r, 20000, false), 0);
+        CHECK(r.status == 200 && r.body && strcmp(r.body, "hi") == 0);
+        hc_response_free(&r);
+        atomic_store(&budget, -1);
+        /* And one accepted normally, left open too. */
+        int fd2 = hc_connect(promc_http_port(s));
+        CHECK(fd2 >= 0);
+        CHECK(hc_send_str(fd2, "GET /hi HTTP/1.1\r\nHost: t\r\n\r\n"));
+        CHECK_RC(hc_read_response(fd2, &r, 20000, false), 0);
+        CHECK(r.status == 200);
+        hc_response_free(&r);
         CHECK_RC(promc_http_stop(s, 1), 0);
+        close(fd);
+        close(fd2);
         /* Stopping frees everything the start allocated. */
         CHECK(atomic_load(&live) == baseline);
     }
