@@ -202,7 +202,27 @@ static void respond_text(promc_http_request_t *r, int status, const char *text)
     (void)promc_http_respond(r, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
-static int write_scrape(promc_http_request_t *r)
+/* Ends a scrape just before its response goes out: it leaves the in-flight count and its status
+ * is counted first, since promc__http_send() may put the response on the wire before it returns,
+ * and a client that has the response must find the scrape counted in the next one. */
+static void scrape_done(promc_http_request_t *r, int status)
+{
+    promc__http_shared_t *sh = r->srv->shared;
+    promc_gauge_dec(sh->in_flight);
+    atomic_fetch_sub(&r->srv->scrapes, 1);
+    count_code(sh, status);
+}
+
+/* A 500 for a scrape that failed after it set response headers: those go, the error text goes
+ * out instead of the body. */
+static void scrape_failed(promc_http_request_t *r, const char *text)
+{
+    scrape_done(r, 500);
+    evhttp_clear_headers(evhttp_request_get_output_headers(r->ev));
+    respond_text(r, 500, text);
+}
+
+static void write_scrape(promc_http_request_t *r)
 {
     promc_http_server_t *srv = r->srv;
     int64_t start = promc__now_mono_ns();
@@ -213,8 +233,8 @@ static int write_scrape(promc_http_request_t *r)
     int n = name_filters(r, &kv, names);
     if (n < 0) {
         evhttp_clear_headers(&kv);
-        respond_text(r, 500, "out of memory\n");
-        return 500;
+        scrape_failed(r, "out of memory\n");
+        return;
     }
     promc_expose_opts_t opts = {
         .format = promc_format_negotiate(promc_http_request_header(r, "Accept")),
@@ -226,24 +246,26 @@ static int write_scrape(promc_http_request_t *r)
     evhttp_clear_headers(&kv);
     if (sink.timed_out ||
         (rc == 0 && sink.deadline_ns && promc__now_mono_ns() > sink.deadline_ns)) {
+        scrape_done(r, 503);
         respond_text(r, 503, "scrape abandoned: it ran past X-Prometheus-Scrape-Timeout-Seconds\n");
-        return 503;
+        return;
     }
     if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "error writing the metrics: %s%s%s\n",
                  sink.oom ? "out of memory" : promc_strerror(rc), promc_last_error()[0] ? ": " : "",
                  promc_last_error());
-        respond_text(r, 500, msg);
-        return 500;
+        scrape_failed(r, msg);
+        return;
     }
-    if (opts.gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0)
-        return 500;
-    if (promc_http_set_header(r, "Vary", "Accept-Encoding") != 0)
-        return 500;
-    if (promc__http_send(r, 200, promc_format_content_type(opts.format)) != 0)
-        return 500;
-    return 200;
+    if ((opts.gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0) ||
+        promc_http_set_header(r, "Vary", "Accept-Encoding") != 0) {
+        scrape_failed(r, "out of memory\n");
+        return;
+    }
+    scrape_done(r, 200);
+    /* Out of memory for a header here still sends the 200 (without that header). */
+    (void)promc__http_send(r, 200, promc_format_content_type(opts.format));
 }
 
 static void serve_metrics(promc_http_request_t *r)
@@ -256,15 +278,12 @@ static void serve_metrics(promc_http_request_t *r)
         char msg[128];
         snprintf(msg, sizeof msg, "too many scrapes in flight (limit %u), try again later\n",
                  srv->max_in_flight);
-        respond_text(r, 503, msg);
         count_code(sh, 503);
+        respond_text(r, 503, msg);
         return;
     }
     promc_gauge_inc(sh->in_flight);
-    int status = write_scrape(r);
-    promc_gauge_dec(sh->in_flight);
-    atomic_fetch_sub(&srv->scrapes, 1);
-    count_code(sh, status);
+    write_scrape(r); /* ends with scrape_done() */
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------ */
