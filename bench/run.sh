@@ -42,8 +42,11 @@ fi
 
 step() { echo "bench: $*" >&2; }
 
-step "configuring $build (Release, -O2)"
+# example-001 is measured as it ships in deploy/Dockerfile's image: one static executable
+# (BENCH_STATIC_SERVICE=OFF measures the dynamically linked build instead).
+step "configuring $build (Release, -O2, static example-001: ${BENCH_STATIC_SERVICE:-ON})"
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DPROMC_STATIC_SERVICE="${BENCH_STATIC_SERVICE:-ON}" \
     >"$build/bench-cmake.log" 2>&1 || {
     cat "$build/bench-cmake.log" >&2
     exit 1

@@ -71,8 +71,10 @@ static int shortest_digits(double v, char digits[20])
     char out[40];
     int exp10 = 0;
     size_t nd = 0;
-    int e2;
-    bool pow2 = frexp(v, &e2) == 0.5;
+    /* An exact power of two: no mantissa bits (v is positive, finite, non-zero). */
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    bool pow2 = (bits & 0xFFFFFFFFFFFFFull) == 0;
     /* Subnormals carry fewer significant bits, so the DBL_DIG shortcut does not hold: try every
      * precision from 1 up.  Their spacing is uniform, so the nearest decimal is the one to try. */
     bool subnormal = v < 2.2250738585072014e-308;
@@ -122,7 +124,7 @@ size_t promc__fmt_double(double v, char *buf)
     int x;
     size_t nd;
     double a = fabs(v);
-    if (a < 1e16 && a == floor(a)) {
+    if (a < 1e16 && a == (double)(uint64_t)a) {
         /* Integral: the digits of the integer, without its trailing zeros. */
         char tmp[24];
         size_t n = promc__fmt_u64((uint64_t)a, tmp);
