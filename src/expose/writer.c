@@ -498,7 +498,7 @@ static int child_samples(writer_t *w, const promc_metric_t *m, const promc__seri
         /* Read the counts once, so _count equals the +Inf bucket. */
         uint64_t acc = 0;
         for (size_t i = 0; i < m->bound_count; i++) {
-            acc += atomic_load_explicit(&((promc_histogram_t *)h)->counts[i], memory_order_relaxed);
+            acc += promc__histogram_bucket(h, i);
             if (mask & S_BUCKET)
                 put_line(w, name, "_bucket", "le", m->bound_text[i], strlen(m->bound_text[i]),
                          (double)acc);

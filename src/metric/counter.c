@@ -4,7 +4,9 @@
  * split): an increment is then one atomic add, and counts stay exact past 2^53.  client_python
  * keeps one double, so where whole and fractional increments mix, its digits can differ in the last
  * place (0.7 + 1 + 1 + 0.1: 2.8000000000000003 there, 2.8 here; listed in
- * tests/conformance/compare.py). A child of a labelled counter has one cell.
+ * tests/conformance/compare.py).  A child of a labelled counter has two cells: one owned by the
+ * first thread that updates it (plain stores, as below), one shared by every other thread (atomic
+ * adds).
  *
  * A counter without labels is the one every thread of a process tends to hit, so it has a row of
  * cache-line cells, one per thread slot: each live thread that updates counters owns a slot number
@@ -16,16 +18,14 @@
  * the new owner's first load. */
 #include "metric/metric_internal.h"
 
-#define MAX_SLOTS 64
-
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t slots_used; /* bit i: slot i owned by a live thread (under slot_lock) */
 static pthread_key_t slot_key;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
 
-/* 0: not assigned yet; 1..MAX_SLOTS: slot + 1; MAX_SLOTS + 1: none was free.
+/* 0: not assigned yet; 1..PROMC__MAX_SLOTS: slot + 1; PROMC__SLOT_NONE: none was free.
  * initial-exec TLS: one %fs-relative load, also from the shared library. */
-static __thread unsigned tls_slot __attribute__((tls_model("initial-exec")));
+__thread unsigned promc__tls_slot __attribute__((tls_model("initial-exec")));
 
 /* Runs on the exiting thread.  Its later counter updates (from a thread-exit destructor that runs
  * after this one) go to the shared cells with atomic adds: the slot may belong to a new thread as
@@ -33,7 +33,7 @@ static __thread unsigned tls_slot __attribute__((tls_model("initial-exec")));
 static void slot_release(void *v)
 {
     unsigned slot = (unsigned)(uintptr_t)v - 1;
-    tls_slot = MAX_SLOTS + 1;
+    promc__tls_slot = PROMC__SLOT_NONE;
     pthread_mutex_lock(&slot_lock);
     slots_used &= ~((uint64_t)1 << slot);
     pthread_mutex_unlock(&slot_lock);
@@ -45,10 +45,10 @@ static void slot_init(void)
         slot_key = (pthread_key_t)-1;
 }
 
-static unsigned slot_assign(void)
+unsigned promc__slot_assign(void)
 {
     pthread_once(&slot_once, slot_init);
-    unsigned got = MAX_SLOTS + 1;
+    unsigned got = PROMC__SLOT_NONE;
     if (slot_key != (pthread_key_t)-1) {
         pthread_mutex_lock(&slot_lock);
         if (~slots_used) {
@@ -61,21 +61,19 @@ static unsigned slot_assign(void)
         }
         pthread_mutex_unlock(&slot_lock);
     }
-    tls_slot = got;
+    promc__tls_slot = got;
     return got;
 }
 
-/* The cell this thread owns in c, or NULL: then the shared cell, with atomic adds. */
+/* The cell this thread may write with plain stores, or NULL: then the shared cell, with atomic
+ * adds.  A counter without labels has a cell per slot; a child has one cell, owned by the first
+ * thread that updates it. */
 static inline promc__counter_cell_t *own_cell(promc_counter_t *c)
 {
-    if (!c->stripes)
-        return NULL;
-    unsigned slot = tls_slot;
-    if (__builtin_expect(slot == 0, 0))
-        slot = slot_assign();
-    if (slot - 1 <= c->mask)
-        return &c->stripes[slot - 1].cell;
-    return NULL;
+    unsigned slot = promc__slot();
+    if (c->stripes)
+        return slot - 1 <= c->mask ? &c->stripes[slot - 1].cell : NULL;
+    return promc__owns(&c->owner, slot) ? &c->owned : NULL;
 }
 
 static inline bool is_whole(double amount)
@@ -87,8 +85,7 @@ void promc_counter_inc(promc_counter_t *c)
 {
     promc__counter_cell_t *own = own_cell(c);
     if (own) {
-        uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
-        atomic_store_explicit(&own->ival, v + 1, memory_order_relaxed);
+        promc__owned_add_u64(&own->ival, 1);
         return;
     }
     atomic_fetch_add_explicit(&c->cell.ival, 1, memory_order_relaxed);
@@ -101,15 +98,10 @@ int promc_counter_add(promc_counter_t *c, double amount)
     bool whole = is_whole(amount);
     promc__counter_cell_t *own = own_cell(c);
     if (own) {
-        if (whole) {
-            uint64_t v = atomic_load_explicit(&own->ival, memory_order_relaxed);
-            atomic_store_explicit(&own->ival, v + (uint64_t)amount, memory_order_relaxed);
-        } else {
-            uint64_t b = atomic_load_explicit(&own->fbits, memory_order_relaxed);
-            atomic_store_explicit(&own->fbits,
-                                  promc__double_to_bits(promc__bits_to_double(b) + amount),
-                                  memory_order_relaxed);
-        }
+        if (whole)
+            promc__owned_add_u64(&own->ival, (uint64_t)amount);
+        else
+            promc__owned_add_double(&own->fbits, amount);
         return 0;
     }
     if (whole)
@@ -123,8 +115,11 @@ double promc__counter_get(const struct promc_counter *c)
 {
     /* Integer parts are summed as integers, so a large count stays exact until the conversion. */
     promc__counter_cell_t *shared = (promc__counter_cell_t *)&c->cell;
-    uint64_t i = atomic_load_explicit(&shared->ival, memory_order_relaxed);
-    double f = promc__bits_to_double(atomic_load_explicit(&shared->fbits, memory_order_relaxed));
+    promc__counter_cell_t *owned = (promc__counter_cell_t *)&c->owned;
+    uint64_t i = atomic_load_explicit(&shared->ival, memory_order_relaxed) +
+                 atomic_load_explicit(&owned->ival, memory_order_relaxed);
+    double f = promc__bits_to_double(atomic_load_explicit(&shared->fbits, memory_order_relaxed)) +
+               promc__bits_to_double(atomic_load_explicit(&owned->fbits, memory_order_relaxed));
     for (unsigned k = 0; c->stripes && k <= c->mask; k++) {
         promc__counter_cell_t *cell = &c->stripes[k].cell;
         i += atomic_load_explicit(&cell->ival, memory_order_relaxed);

@@ -162,7 +162,7 @@ static size_t child_size_of(const promc_metric_t *m)
     case PROMC_GAUGE:
         return sizeof(struct promc_gauge);
     case PROMC_HISTOGRAM:
-        return sizeof(struct promc_histogram) + m->bound_count * sizeof(_Atomic uint64_t);
+        return sizeof(struct promc_histogram) + 2 * m->bound_count * sizeof(_Atomic uint64_t);
     case PROMC_SUMMARY:
         return sizeof(struct promc_summary);
     case PROMC_INFO:

@@ -29,27 +29,37 @@ static size_t bucket_index(const promc_metric_t *m, double v)
     return lo;
 }
 
+/* The first thread to observe into a child owns half of its cells and updates them with plain
+ * stores; other threads use the shared half with atomic operations.  A read adds the halves. */
 void promc_histogram_observe(promc_histogram_t *h, double value)
 {
     const promc_metric_t *m = h->s.metric;
+    size_t n = m->bound_count;
     size_t i = bucket_index(m, value);
+    if (promc__owns(&h->owner, promc__slot())) {
+        promc__owned_add_double(&h->own_sum_bits, value);
+        if (i < n)
+            promc__owned_add_u64(&h->counts[n + i], 1);
+        return;
+    }
     promc__atomic_add_double(&h->sum_bits, value);
-    if (i < m->bound_count)
+    if (i < n)
         atomic_fetch_add_explicit(&h->counts[i], 1, memory_order_relaxed);
 }
 
 uint64_t promc_histogram_count(const promc_histogram_t *h)
 {
-    uint64_t n = 0;
+    uint64_t total = 0;
     for (size_t i = 0; i < h->s.metric->bound_count; i++)
-        n += atomic_load_explicit(&((promc_histogram_t *)h)->counts[i], memory_order_relaxed);
-    return n;
+        total += promc__histogram_bucket(h, i);
+    return total;
 }
 
 double promc_histogram_sum(const promc_histogram_t *h)
 {
-    return promc__bits_to_double(
-        atomic_load_explicit(&((promc_histogram_t *)h)->sum_bits, memory_order_relaxed));
+    promc_histogram_t *x = (promc_histogram_t *)h;
+    return promc__bits_to_double(atomic_load_explicit(&x->sum_bits, memory_order_relaxed)) +
+           promc__bits_to_double(atomic_load_explicit(&x->own_sum_bits, memory_order_relaxed));
 }
 
 void promc_summary_observe(promc_summary_t *s, double value)

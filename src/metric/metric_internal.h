@@ -51,8 +51,10 @@ typedef struct promc__counter_stripe {
 struct promc_counter {
     promc__series_t s;
     unsigned mask;                    /* stripes - 1 */
-    promc__counter_stripe_t *stripes; /* NULL: the inline cell only */
-    promc__counter_cell_t cell;
+    _Atomic unsigned owner;           /* without stripes: the thread slot that owns `owned` */
+    promc__counter_stripe_t *stripes; /* NULL: `owned` and `cell` only */
+    promc__counter_cell_t cell;       /* shared: atomic adds */
+    promc__counter_cell_t owned;      /* written only by the owning thread */
 };
 
 struct promc_gauge {
@@ -68,8 +70,12 @@ struct promc_summary {
 
 struct promc_histogram {
     promc__series_t s;
-    _Atomic uint64_t sum_bits;
-    _Atomic uint64_t counts[]; /* one per upper bound, +Inf last; not cumulative */
+    _Atomic unsigned owner;        /* the thread slot that owns own_sum_bits and counts[n..2n) */
+    _Atomic uint64_t sum_bits;     /* shared: compare-and-swap */
+    _Atomic uint64_t own_sum_bits; /* written only by the owning thread */
+    /* Per upper bound (+Inf last), not cumulative: [0, n) shared (atomic adds), [n, 2n) the
+     * owner's. */
+    _Atomic uint64_t counts[];
 };
 
 /* Info labels: replaced whole under the metric's lock, sorted by name. */
@@ -138,6 +144,38 @@ struct promc_metric {
     _Atomic int refs;
 };
 
+/* ---- Thread slots (counter.c) -------------------------------------------------------------------
+ * Each live thread that updates a series takes a slot number, 1..PROMC__MAX_SLOTS, on its first
+ * update and gives it back at exit; PROMC__SLOT_NONE when none was free.  A cell owned by a slot is
+ * written only by the thread holding that slot, with plain relaxed loads and stores: no lock
+ * prefix. A slot passed from an exited thread to a new one goes through a mutex, which orders the
+ * old holder's last store before the new holder's first load. */
+#define PROMC__MAX_SLOTS 64
+#define PROMC__SLOT_NONE (PROMC__MAX_SLOTS + 1)
+extern __thread unsigned promc__tls_slot __attribute__((tls_model("initial-exec")));
+unsigned promc__slot_assign(void);
+
+static inline unsigned promc__slot(void)
+{
+    unsigned slot = promc__tls_slot;
+    if (__builtin_expect(slot == 0, 0))
+        slot = promc__slot_assign();
+    return slot;
+}
+
+/* Whether this thread (slot) owns a single-writer cell guarded by `owner`, claiming it when no one
+ * has yet: the first thread to update a child owns it, the others use its shared cells. */
+static inline bool promc__owns(_Atomic unsigned *owner, unsigned slot)
+{
+    unsigned o = atomic_load_explicit(owner, memory_order_relaxed);
+    if (__builtin_expect(o == slot, 1))
+        return true;
+    if (o != 0 || slot > PROMC__MAX_SLOTS)
+        return false;
+    return atomic_compare_exchange_strong_explicit(owner, &o, slot, memory_order_relaxed,
+                                                   memory_order_relaxed);
+}
+
 /* The tombstone left in a table slot by a removed child. */
 extern promc__series_t promc__tombstone;
 
@@ -191,6 +229,29 @@ static inline void promc__atomic_add_double(_Atomic uint64_t *bits, double v)
                                                   memory_order_relaxed))
             return;
     }
+}
+
+/* Adds to a double that only the calling thread writes: a plain load and store. */
+static inline void promc__owned_add_double(_Atomic uint64_t *bits, double v)
+{
+    uint64_t b = atomic_load_explicit(bits, memory_order_relaxed);
+    atomic_store_explicit(bits, promc__double_to_bits(promc__bits_to_double(b) + v),
+                          memory_order_relaxed);
+}
+
+static inline void promc__owned_add_u64(_Atomic uint64_t *v, uint64_t n)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* A histogram bucket's count (not cumulative): the shared part plus the owner's. */
+static inline uint64_t promc__histogram_bucket(const struct promc_histogram *h, size_t i)
+{
+    size_t n = h->s.metric->bound_count;
+    _Atomic uint64_t *c = (_Atomic uint64_t *)h->counts;
+    return atomic_load_explicit(&c[i], memory_order_relaxed) +
+           atomic_load_explicit(&c[n + i], memory_order_relaxed);
 }
 
 #endif
