@@ -121,22 +121,34 @@ static inline void put_c(writer_t *w, char c)
     w->buf[w->len++] = c;
 }
 
-/* Escapes backslash, newline and (if quotes) the double quote, as both formats want in label
- * values, and OpenMetrics in HELP too. */
+/* The first byte at or after `i` that needs escaping - backslash, newline and, if `quotes`, the
+ * double quote, as both formats want in label values and OpenMetrics in HELP too - or n; *rep gets
+ * its two-byte replacement. */
+static inline size_t next_escape(const char *p, size_t n, size_t i, bool quotes, const char **rep)
+{
+    for (; i < n; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            *rep = "\\\\";
+            return i;
+        }
+        if (c == '\n') {
+            *rep = "\\n";
+            return i;
+        }
+        if (c == '"' && quotes) {
+            *rep = "\\\"";
+            return i;
+        }
+    }
+    return n;
+}
+
 static int escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        const char *rep = NULL;
-        if (c == '\\')
-            rep = "\\\\";
-        else if (c == '\n')
-            rep = "\\n";
-        else if (c == '"' && quotes)
-            rep = "\\\"";
-        if (!rep)
-            continue;
+    size_t start = 0, i;
+    const char *rep;
+    while ((i = next_escape(p, n, start, quotes, &rep)) < n) {
         if (promc__strbuf_append(b, p + start, i - start) || promc__strbuf_append(b, rep, 2))
             return PROMC_ENOMEM;
         start = i + 1;
@@ -146,18 +158,9 @@ static int escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
 
 static void put_escaped(writer_t *w, const char *p, size_t n, bool quotes)
 {
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        const char *rep = NULL;
-        if (c == '\\')
-            rep = "\\\\";
-        else if (c == '\n')
-            rep = "\\n";
-        else if (c == '"' && quotes)
-            rep = "\\\"";
-        if (!rep)
-            continue;
+    size_t start = 0, i;
+    const char *rep;
+    while ((i = next_escape(p, n, start, quotes, &rep)) < n) {
         put(w, p + start, i - start);
         put(w, rep, 2);
         start = i + 1;
