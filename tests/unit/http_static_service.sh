@@ -46,12 +46,16 @@ echo "static PIE: $(wc -c <"$bin") bytes, no interpreter, no NEEDED"
 
 out=$work/static-service.out
 err=$work/static-service.err
+# Created here, before the background start: the loop below must never read a file the child has
+# not opened yet.
+: >"$out"
+: >"$err"
 "$bin" --port 0 --metrics-port 0 --bind 127.0.0.1 --fail-rate 0 --drain-seconds 2 \
     >"$out" 2>"$err" &
 pid=$!
 trap 'kill -KILL $pid 2>/dev/null || true' EXIT
 i=0
-while [ "$(wc -l <"$out")" -lt 2 ]; do
+while [ "$(grep -c 'port' "$out" || true)" -lt 2 ]; do
     i=$((i + 1))
     [ $i -le 200 ] || fail "no ports printed within 20 s: $(cat "$err")"
     kill -0 $pid 2>/dev/null || fail "exited at start: $(cat "$err")"
