@@ -242,6 +242,23 @@ static const char *om_type(promc_type_t t)
     return "unknown";
 }
 
+/* "# HELP name+suffix help" and "# TYPE name+suffix type"; `om` also escapes quotes in HELP. */
+static void put_help_type(writer_t *w, const char *name, const char *suffix, const char *help,
+                          bool om, const char *tname)
+{
+    put(w, "# HELP ", 7);
+    put_s(w, name);
+    put_s(w, suffix);
+    put_c(w, ' ');
+    put_escaped(w, help, strlen(help), om);
+    put(w, "\n# TYPE ", 8);
+    put_s(w, name);
+    put_s(w, suffix);
+    put_c(w, ' ');
+    put_s(w, tname);
+    put_c(w, '\n');
+}
+
 /* The family header: in text 0.0.4 a counter's family is name_total and an info's name_info, an
  * info and an enum are gauges; in OpenMetrics the bare name, the real type, and the unit. */
 static void put_header(writer_t *w, const char *name, const char *help, promc_type_t type,
@@ -271,17 +288,7 @@ static void put_header(writer_t *w, const char *name, const char *help, promc_ty
             break;
         }
     }
-    put(w, "# HELP ", 7);
-    put_s(w, name);
-    put_s(w, suffix);
-    put_c(w, ' ');
-    put_escaped(w, help, strlen(help), om);
-    put(w, "\n# TYPE ", 8);
-    put_s(w, name);
-    put_s(w, suffix);
-    put_c(w, ' ');
-    put_s(w, tname);
-    put_c(w, '\n');
+    put_help_type(w, name, suffix, help, om, tname);
     if (om && unit && unit[0]) {
         put(w, "# UNIT ", 7);
         put_s(w, name);
@@ -295,15 +302,7 @@ static void put_header(writer_t *w, const char *name, const char *help, promc_ty
  * name_gcount, name_gsum from a collector). */
 static void put_side_header(writer_t *w, const char *name, const char *suffix, const char *help)
 {
-    put(w, "# HELP ", 7);
-    put_s(w, name);
-    put_s(w, suffix);
-    put_c(w, ' ');
-    put_escaped(w, help, strlen(help), false);
-    put(w, "\n# TYPE ", 8);
-    put_s(w, name);
-    put_s(w, suffix);
-    put(w, " gauge\n", 7);
+    put_help_type(w, name, suffix, help, false, "gauge");
 }
 
 /* ---- one child's labels ---------------------------------------------------------------------- */
