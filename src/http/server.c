@@ -64,6 +64,8 @@
 typedef struct conn {
     struct bufferevent *bev;
     struct evhttp_connection *evcon; /* NULL until the post-accept callback resolved it */
+    struct evbuffer_cb_entry *in_cb; /* on_input_change on the input buffer, or NULL */
+    bool input_capped;               /* the read high-watermark is set */
     struct conn *prev, *next;
     promc__http_worker_t *w;
 } conn_t;
@@ -326,13 +328,45 @@ static void release_conn(promc__http_worker_t *w, conn_t *c)
     }
 }
 
+/* Takes on_input_change off the input buffer: before the bufferevent can outlive `c`. */
+static void detach_input(conn_t *c)
+{
+    if (c->in_cb) {
+        evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->in_cb);
+        c->in_cb = NULL;
+    }
+}
+
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
     conn_t *c = arg;
     promc__http_worker_t *w = c->w;
+    detach_input(c); /* evhttp frees the bufferevent next, unless a flush still holds it */
     list_unlink(&w->live, c);
     release_conn(w, c);
+}
+
+/* The input cap, set on demand.  evhttp keeps reading while it writes a response (to notice a
+ * close), with no limit: a client that pipelines requests and never reads the answers would
+ * make the input grow without bound.  A read high-watermark caps it, and must stay above the
+ * header cap so that an oversized header is still seen and answered.  But libevent re-adds the
+ * read event, timeout and all, on every change of a watermarked input buffer: six times for a
+ * small request, a tenth of the server's user time.  So the mark is set only while unread input
+ * reaches what one read brings (libevent reads at most 4096 bytes at a time), and taken off when
+ * the input is empty again: ordinary requests never meet it, a flood meets it at once. */
+static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+    (void)info;
+    conn_t *c = arg;
+    size_t len = evbuffer_get_length(in);
+    if (!c->input_capped && len >= INPUT_SLACK) {
+        c->input_capped = true;
+        bufferevent_setwatermark(c->bev, EV_READ, 0, c->w->srv->max_request_bytes + INPUT_SLACK);
+    } else if (c->input_capped && len == 0) {
+        c->input_capped = false;
+        bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    }
 }
 
 /* evhttp's hook for the bufferevent of a new connection: see the file comment. */
@@ -344,20 +378,25 @@ static struct bufferevent *on_new_bev(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
     if (bev == NULL)
         return NULL;
-    /* evhttp keeps reading while it writes a response (to notice a close), with no limit: a
-     * client that pipelines requests and never reads the answers would make the input grow
-     * without bound.  A read high-watermark caps it; it must stay above the header cap, so that
-     * an oversized header is still seen and answered. */
-    bufferevent_setwatermark(bev, EV_READ, 0, w->srv->max_request_bytes + INPUT_SLACK);
     /* Allocated per connection rather than max_connections of them up front: an idle server
      * holds none (1024 of them were 40 KB per server). */
     conn_t *c = promc__malloc(sizeof *c);
-    if (c == NULL)
-        return bev; /* out of memory: served, but neither counted nor drained at stop */
+    if (c == NULL) {
+        /* Out of memory: served, but neither counted nor drained at stop, and its input capped
+         * for good (see on_input_change). */
+        bufferevent_setwatermark(bev, EV_READ, 0, w->srv->max_request_bytes + INPUT_SLACK);
+        return bev;
+    }
     c->w = w;
-    bufferevent_incref(bev);
     c->bev = bev;
     c->evcon = NULL;
+    c->input_capped = false;
+    c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input_change, c);
+    if (c->in_cb == NULL) {
+        c->input_capped = true; /* never taken off: nothing watches the input */
+        bufferevent_setwatermark(bev, EV_READ, 0, w->srv->max_request_bytes + INPUT_SLACK);
+    }
+    bufferevent_incref(bev);
     list_push(&w->pending, c);
     if (++w->nconns >= w->srv->conns_per_worker) {
         w->paused_cap = true;
@@ -384,6 +423,7 @@ static void resolve_pending(promc__http_worker_t *w)
             /* evhttp failed to set the connection up.  If it had taken the bufferevent it has
              * freed it (dropping its reference); if not, ours are both references. */
             struct bufferevent *bev = c->bev;
+            detach_input(c);
             if (bufferevent_decref(bev) == 0)
                 bufferevent_free(bev);
             release_conn(w, c);
@@ -440,6 +480,7 @@ static void drain_step(promc__http_worker_t *w)
         /* evhttp_connection_free() runs the close callback only for a connection it still
          * deems connected; taking the callback off and accounting here covers both cases. */
         evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+        detach_input(c);
         evhttp_connection_free(c->evcon);
         list_unlink(&w->live, c);
         release_conn(w, c);
