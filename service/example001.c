@@ -50,6 +50,7 @@ typedef struct config {
     uint64_t seed;
     bool seeded;
     unsigned threads;
+    bool sched_batch;
     int log_level;
     double drain_seconds;
     double shutdown_delay;
@@ -176,6 +177,9 @@ static void usage(FILE *f)
             "random)\n"
             "      --threads N         event loops serving /hello (EXAMPLE001_THREADS; default:\n"
             "                          the number of online CPUs)\n"
+            "      --scheduler P       batch or normal: the Linux policy of the /hello threads\n"
+            "                          (EXAMPLE001_SCHEDULER; default batch: under load they\n"
+            "                          handle more requests per wake-up, see docs/PERFORMANCE.md)\n"
             "      --log-level L       error, warn, info or debug (EXAMPLE001_LOG_LEVEL; info)\n"
             "      --shutdown-delay S  after SIGTERM/SIGINT, /readyz answers 503 while both\n"
             "                          ports keep serving for S seconds before the drain\n"
@@ -243,6 +247,15 @@ static bool parse_level(const char *what, const char *s, int *out)
     return bad(what, s, "want error, warn, info or debug");
 }
 
+static bool parse_scheduler(const char *what, const char *s, bool *batch)
+{
+    if (strcmp(s, "batch") == 0 || strcmp(s, "normal") == 0) {
+        *batch = s[0] == 'b';
+        return true;
+    }
+    return bad(what, s, "want batch or normal");
+}
+
 enum opt_id {
     OPT_PORT = 'p',
     OPT_HELP = 'h',
@@ -251,6 +264,7 @@ enum opt_id {
     OPT_FAIL_RATE,
     OPT_SEED,
     OPT_THREADS,
+    OPT_SCHEDULER,
     OPT_LOG_LEVEL,
     OPT_DRAIN,
     OPT_SHUTDOWN_DELAY
@@ -263,6 +277,7 @@ static const struct option long_opts[] = {
     {"fail-rate", required_argument, NULL, OPT_FAIL_RATE},
     {"seed", required_argument, NULL, OPT_SEED},
     {"threads", required_argument, NULL, OPT_THREADS},
+    {"scheduler", required_argument, NULL, OPT_SCHEDULER},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"drain-seconds", required_argument, NULL, OPT_DRAIN},
     {"shutdown-delay", required_argument, NULL, OPT_SHUTDOWN_DELAY},
@@ -299,6 +314,8 @@ static bool apply(int id, const char *what, const char *v)
             return bad(what, v, "want 1 to 256");
         cfg.threads = (unsigned)u;
         return true;
+    case OPT_SCHEDULER:
+        return parse_scheduler(what, v, &cfg.sched_batch);
     case OPT_LOG_LEVEL:
         return parse_level(what, v, &cfg.log_level);
     case OPT_DRAIN:
@@ -317,15 +334,11 @@ static int parse_args(int argc, char **argv)
         int id;
         const char *env;
     } envs[] = {
-        {OPT_PORT, "EXAMPLE001_PORT"},
-        {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
-        {OPT_BIND, "EXAMPLE001_BIND"},
-        {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
-        {OPT_SEED, "EXAMPLE001_SEED"},
-        {OPT_THREADS, "EXAMPLE001_THREADS"},
-        {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"},
-        {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"},
-        {OPT_SHUTDOWN_DELAY, "EXAMPLE001_SHUTDOWN_DELAY"},
+        {OPT_PORT, "EXAMPLE001_PORT"},           {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
+        {OPT_BIND, "EXAMPLE001_BIND"},           {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
+        {OPT_SEED, "EXAMPLE001_SEED"},           {OPT_THREADS, "EXAMPLE001_THREADS"},
+        {OPT_SCHEDULER, "EXAMPLE001_SCHEDULER"}, {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"},
+        {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"}, {OPT_SHUTDOWN_DELAY, "EXAMPLE001_SHUTDOWN_DELAY"},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg = (config_t){
@@ -336,6 +349,7 @@ static int parse_args(int argc, char **argv)
         .threads = ncpu < 1     ? 1
                    : ncpu > 256 ? 256
                                 : (unsigned)ncpu,
+        .sched_batch = true,
         .log_level = LOG_INFO,
         .drain_seconds = 5,
     };
@@ -471,6 +485,7 @@ int main(int argc, char **argv)
                                       .routes = routes,
                                       .route_count = 2,
                                       .threads = cfg.threads,
+                                      .sched_batch = cfg.sched_batch,
                                   });
     if (rc != 0) {
         char detail[256];
@@ -484,9 +499,11 @@ int main(int argc, char **argv)
     printf("Prometheus metrics available on port: %u /metrics\n", promc_http_port(metrics));
     printf("HTTP server available on port %u\n", promc_http_port(hello));
     fflush(stdout);
-    logf_(LOG_INFO, "serving /hello on %s:%u with %u threads, /metrics on %s:%u; fail rate %g",
-          cfg.bind, promc_http_port(hello), cfg.threads, cfg.bind, promc_http_port(metrics),
-          cfg.fail_rate);
+    logf_(LOG_INFO,
+          "serving /hello on %s:%u with %u threads (%s scheduling), /metrics on %s:%u; "
+          "fail rate %g",
+          cfg.bind, promc_http_port(hello), cfg.threads, cfg.sched_batch ? "batch" : "normal",
+          cfg.bind, promc_http_port(metrics), cfg.fail_rate);
     promc_http_set_ready(metrics, true);
 
     int sig = 0;

@@ -82,6 +82,13 @@ typedef struct promc_http_opts {
     unsigned max_connections; /* open connections, split evenly over the threads; 0: 1024 */
     double timeout_seconds;   /* idle / read / write timeout of a connection; 0: 30 */
     size_t max_request_bytes; /* cap on a request's headers, and on its body; 0: 16384 */
+    /* Run the event-loop threads under Linux's SCHED_BATCH policy (nice value unchanged): a
+     * thread that a request wakes waits for the running task's time slice instead of preempting
+     * it, so a loaded server finds more requests ready per wake-up and switches context less,
+     * for more throughput and less CPU per request, and a little wake-up latency when the CPUs
+     * are busy.  For a server whose load shares the CPUs with other work.  Best effort: a system
+     * that refuses it (a seccomp filter, say) leaves the threads under the normal policy. */
+    bool sched_batch;
 } promc_http_opts_t;
 
 /* Binds opts->address:opts->port, starts the threads and serves until promc_http_stop().  On

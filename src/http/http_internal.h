@@ -43,6 +43,7 @@ struct promc_http_server {
     unsigned conns_per_worker;
     double timeout_seconds;
     size_t max_request_bytes;
+    bool sched_batch;
     promc__http_route_t *routes;
     size_t route_count;
     const promc__http_route_t *fallback;

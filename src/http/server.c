@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -774,6 +775,11 @@ static void *worker_main(void *arg)
 {
     promc__http_worker_t *w = arg;
     current_worker = w;
+    if (w->srv->sched_batch) {
+        /* Best effort (see promc_http_opts_t): the thread keeps its policy when refused. */
+        struct sched_param sp = {.sched_priority = 0};
+        (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    }
     event_base_dispatch(w->base);
     current_worker = NULL;
     return NULL;
@@ -979,6 +985,7 @@ int promc_http_start(promc_http_server_t **out, const promc_http_opts_t *o)
     unsigned maxc = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
     srv->conns_per_worker = (maxc + srv->worker_count - 1) / srv->worker_count;
     srv->timeout_seconds = o->timeout_seconds > 0 ? o->timeout_seconds : DEFAULT_TIMEOUT_SECONDS;
+    srv->sched_batch = o->sched_batch;
     srv->max_request_bytes =
         o->max_request_bytes ? o->max_request_bytes : DEFAULT_MAX_REQUEST_BYTES;
     const char *address = (o->address && o->address[0]) ? o->address : "0.0.0.0";

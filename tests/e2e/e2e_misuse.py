@@ -155,7 +155,7 @@ def one_line(s):
 def bad_command_lines(service):
     for argv in (["--no-such-flag"], ["--port"], ["--port", "eighty"], ["--port", "70000"],
                  ["--fail-rate", "1.5"], ["--fail-rate", "x"], ["--log-level", "loud"],
-                 ["--threads", "0"], ["stray-argument"]):
+                 ["--threads", "0"], ["--scheduler", "fifo"], ["stray-argument"]):
         rc, out, err = run_cli(service, *argv)
         check(rc == 2, "%s: exit %d, want 2 (stderr %r)" % (" ".join(argv), rc, err))
         check(one_line(err), "%s: want exactly one line on stderr, got %r" % (" ".join(argv), err))

@@ -9,6 +9,7 @@ stops (0 at --fail-rate 0, 12 at --fail-rate 1, the same count on every run with
 and /healthz, /readyz and the process_* metrics.
 """
 
+import os
 import re
 import subprocess
 
@@ -153,7 +154,39 @@ def full_exposition_checks(svc, text, samples):
     log("/healthz and /readyz: 200; process_* metrics present")
 
 
+def http_thread_policies(pid):
+    """The scheduling policy (field 41 of /proc/PID/task/TID/stat) of each promc-http thread."""
+    policies = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().strip() != "promc-http":
+                    continue
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        policies.append(int(fields[41 - 3]))
+    return sorted(policies)
+
+
+def scheduler_checks(service):
+    """--scheduler: the /hello threads run under SCHED_BATCH (3) by default and under the normal
+    policy (0) with --scheduler normal; the metrics server's thread stays normal either way."""
+    for extra, want in (([], [0, 3, 3]), (["--scheduler", "normal"], [0, 0, 0])):
+        svc = e.Service(service, "--threads", "2", *extra, tag="scheduler")
+        code, _ = e.curl("http://%s:%d/hello" % (e.HOST, svc.port))
+        check(code == 200, "/hello answered %d" % code)
+        got = http_thread_policies(svc.proc.pid)
+        check(got == want, "%s: promc-http thread policies %s, want %s"
+              % (" ".join(["--threads", "2"] + extra), got, want))
+        log("--threads 2 %s: promc-http thread policies %s" % (" ".join(extra), got))
+        rc, _, err = svc.stop()
+        check(rc == 0, "example-001 exited %d after SIGTERM (stderr %r)" % (rc, err[-300:]))
+
+
 def body(args):
+    scheduler_checks(args.service)
     check(run_once(args.service, 0, full_checks=True) == 0, "failures at --fail-rate 0")
     check(run_once(args.service, 1) == HELLO, "--fail-rate 1 must fail every /hello")
     # The tutorial's 20 % rate with a fixed seed: the same count on every run.

@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include <promc/promc.h>
 
+#include <dirent.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -1078,6 +1080,74 @@ static void test_threads_share_port(void)
     fixture_destroy(&f);
 }
 
+/* ---- opts.sched_batch ------------------------------------------------------------------------ */
+
+/* How many of this process's threads are the server's ("promc-http") and, of those, how many run
+ * under `policy` (field 41 of /proc/self/task/TID/stat). */
+static void count_http_threads(int policy, int *threads, int *with_policy)
+{
+    *threads = *with_policy = 0;
+    DIR *d = opendir("/proc/self/task");
+    CHECK(d != NULL);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], comm[32] = "", stat[1024];
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue; /* the thread exited meanwhile */
+        if (fgets(comm, sizeof comm, f) == NULL)
+            comm[0] = '\0';
+        fclose(f);
+        if (strcmp(comm, "promc-http\n") != 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/self/task/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f)
+            fclose(f);
+        stat[n] = '\0';
+        const char *p = strrchr(stat, ')'); /* fields from the third on follow the name */
+        int field = 2;
+        while (p && field < 41) {
+            p = strchr(p + 1, ' ');
+            field++;
+        }
+        (*threads)++;
+        if (p && atoi(p + 1) == policy)
+            (*with_policy)++;
+    }
+    closedir(d);
+}
+
+static void test_sched_batch(void)
+{
+    for (int batch = 1; batch >= 0; batch--) {
+        promc_http_server_t *s = start_on(&(promc_http_opts_t){
+            .address = LOCAL, .no_builtin = true, .threads = 3, .sched_batch = batch});
+        if (s == NULL)
+            return;
+        /* Each thread sets its policy as it starts: wait for all three, for up to 5 s. */
+        int threads = 0, batched = 0;
+        for (int i = 0; i < 500; i++) {
+            count_http_threads(SCHED_BATCH, &threads, &batched);
+            if (threads == 3 && batched == (batch ? 3 : 0) && i >= (batch ? 0 : 20))
+                break;
+            usleep(10000);
+        }
+        CHECK(threads == 3);
+        CHECK(batched == (batch ? 3 : 0));
+        if (batched != (batch ? 3 : 0))
+            fprintf(stderr, "sched_batch=%d: %d of %d server threads under SCHED_BATCH\n", batch,
+                    batched, threads);
+        CHECK_RC(promc_http_stop(s, 1), 0);
+    }
+}
+
 int main(void)
 {
     test_metrics_endpoint();
@@ -1095,5 +1165,6 @@ int main(void)
     test_stop_drains_in_flight();
     test_threads_share_port();
     test_accept_errors();
+    test_sched_batch();
     return check_report("http_server_test");
 }
