@@ -13,6 +13,12 @@
  *             when there are any.  A request header X-Prometheus-Scrape-Timeout-Seconds bounds
  *             the time spent writing: a scrape that runs past it is abandoned with 503.  More
  *             scrapes at once than opts.max_in_flight: 503.  A failing custom collector: 500.
+ *             A response is held whole up to 1 MiB; a GET over HTTP/1.1 that grows past that is
+ *             streamed (chunked) while it is written, so a large scrape reaches the client
+ *             sooner and the server holds only what the socket has not taken.  A timeout or
+ *             a collector's failure after streaming began can no longer change the 200: the
+ *             response is cut short without its last chunk, which every HTTP/1.1 client
+ *             reports as an error (and the scrape is counted under 503 or 500).
  *   /         a small HTML page that links to /metrics.
  *   /healthz  200 while the server runs.
  *   /readyz   200 when ready; 503 before that (see opts.start_unready) and while stopping.

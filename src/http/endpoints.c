@@ -1,9 +1,17 @@
 /* The built-in endpoints (/metrics, /, /healthz, /readyz) and the promhttp_* metrics.
  *
  * A scrape is written straight into the response's output buffer by promc_registry_write(), on
- * the worker thread that received it; nothing is copied on the way to the socket.  The scrape
- * timeout is checked each time the writer hands over a piece, so a scrape that runs past it is
- * abandoned at the next piece rather than finished and thrown away. */
+ * the worker thread that received it.  The scrape timeout is checked each time the writer hands
+ * over a piece, so a scrape that runs past it is abandoned at the next piece rather than finished
+ * and thrown away.
+ *
+ * Up to STREAM_AFTER bytes the response is held whole, so a failure anywhere in it is still
+ * answered 500 (a collector's error) or 503 (the timeout).  A GET over HTTP/1.1 that grows past
+ * that is streamed from there on: status and headers go out, then each piece as a chunk written
+ * to the socket at once, so the client reads while the rest is produced and the server holds no
+ * more than the socket has not taken.  A failure after that point can no longer change the
+ * status: the connection is shut down after what was sent, without the terminating chunk, and
+ * the client sees a truncated response (the scrape is still counted under 500 or 503). */
 #include "http/http_internal.h"
 
 #include <errno.h>
@@ -22,6 +30,7 @@
 #include "common/common.h"
 
 #define MAX_NAME_FILTERS 256
+#define STREAM_AFTER     (1u << 20) /* bytes of a scrape held whole before it is streamed */
 
 static const char INDEX_HTML[] =
     "<!DOCTYPE html>\n"
@@ -125,11 +134,43 @@ void promc__http_shared_release(promc__http_shared_t *sh)
 /* ---- /metrics ------------------------------------------------------------------------------- */
 
 typedef struct scrape_sink {
-    struct evbuffer *out;
-    int64_t deadline_ns; /* 0: none */
+    promc_http_request_t *r;
+    struct evbuffer *out; /* the request's output buffer; once streaming, our own */
+    int64_t deadline_ns;  /* 0: none */
+    const char *content_type;
+    bool gzip;
+    bool can_stream;
+    bool streaming;
     bool timed_out;
     bool oom;
+    bool gone; /* streaming, and the connection failed */
 } scrape_sink_t;
+
+static void scrape_done(promc_http_request_t *r, int status);
+
+/* The headers a successful scrape adds to the common ones.  Returns nonzero when out of memory. */
+static int scrape_headers(promc_http_request_t *r, bool gzip)
+{
+    return (gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0) ||
+           promc_http_set_header(r, "Vary", "Accept-Encoding") != 0;
+}
+
+/* Past STREAM_AFTER: sends the status and headers, then what is held as the first chunk. */
+static int start_streaming(scrape_sink_t *s)
+{
+    struct evbuffer *own = evbuffer_new();
+    if (own == NULL || evbuffer_add_buffer(own, s->out) != 0 || scrape_headers(s->r, s->gzip)) {
+        if (own)
+            evbuffer_free(own);
+        s->oom = true;
+        return 1;
+    }
+    s->out = own;
+    s->streaming = true;
+    /* Out of memory for a header here still streams the 200 (without that header). */
+    (void)promc__http_stream_start(s->r, 200, s->content_type);
+    return 0;
+}
 
 static int sink_evbuffer(void *ud, const void *data, size_t len)
 {
@@ -142,7 +183,30 @@ static int sink_evbuffer(void *ud, const void *data, size_t len)
         s->oom = true;
         return 1;
     }
+    if (!s->streaming) {
+        if (!s->can_stream || evbuffer_get_length(s->out) < STREAM_AFTER)
+            return 0;
+        if (start_streaming(s) != 0)
+            return 1;
+    }
+    if (promc__http_stream_chunk(s->r, s->out) != 0) {
+        s->gone = true;
+        return 1;
+    }
     return 0;
+}
+
+/* Ends a streamed scrape: the last chunk when it completed, a truncated response when not. */
+static void finish_streaming(scrape_sink_t *s, int rc)
+{
+    bool complete = rc == 0 && !s->timed_out && !s->gone &&
+                    !(s->deadline_ns && promc__now_mono_ns() > s->deadline_ns);
+    if (complete && evbuffer_get_length(s->out) > 0 && promc__http_stream_chunk(s->r, s->out) != 0)
+        complete = false;
+    evbuffer_free(s->out);
+    bool late = s->timed_out || (s->deadline_ns && promc__now_mono_ns() > s->deadline_ns);
+    scrape_done(s->r, complete ? 200 : late ? 503 : 500);
+    promc__http_stream_end(s->r, complete);
 }
 
 /* X-Prometheus-Scrape-Timeout-Seconds as a deadline; 0 when absent or not a positive number. */
@@ -226,7 +290,10 @@ static void write_scrape(promc_http_request_t *r)
 {
     promc_http_server_t *srv = r->srv;
     int64_t start = promc__now_mono_ns();
-    scrape_sink_t sink = {promc__http_body(r), scrape_deadline(r, start), false, false};
+    scrape_sink_t sink = {.r = r,
+                          .out = promc__http_body(r),
+                          .deadline_ns = scrape_deadline(r, start),
+                          .can_stream = promc__http_can_stream(r)};
     const char *names[MAX_NAME_FILTERS];
     struct evkeyvalq kv;
     TAILQ_INIT(&kv);
@@ -242,8 +309,14 @@ static void write_scrape(promc_http_request_t *r)
         .name_count = (size_t)n,
         .gzip = promc_gzip_accepted(promc_http_request_header(r, "Accept-Encoding")),
     };
+    sink.content_type = promc_format_content_type(opts.format);
+    sink.gzip = opts.gzip;
     int rc = promc_registry_write(srv->registry, &opts, sink_evbuffer, &sink);
     evhttp_clear_headers(&kv);
+    if (sink.streaming) {
+        finish_streaming(&sink, rc);
+        return;
+    }
     if (sink.timed_out ||
         (rc == 0 && sink.deadline_ns && promc__now_mono_ns() > sink.deadline_ns)) {
         scrape_done(r, 503);
@@ -258,14 +331,13 @@ static void write_scrape(promc_http_request_t *r)
         scrape_failed(r, msg);
         return;
     }
-    if ((opts.gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0) ||
-        promc_http_set_header(r, "Vary", "Accept-Encoding") != 0) {
+    if (scrape_headers(r, opts.gzip)) {
         scrape_failed(r, "out of memory\n");
         return;
     }
     scrape_done(r, 200);
     /* Out of memory for a header here still sends the 200 (without that header). */
-    (void)promc__http_send(r, 200, promc_format_content_type(opts.format));
+    (void)promc__http_send(r, 200, sink.content_type);
 }
 
 static void serve_metrics(promc_http_request_t *r)

@@ -74,6 +74,19 @@ struct promc_http_request {
  * PROMC_ENOMEM when a header could not be added (the response went out without it). */
 int promc__http_send(promc_http_request_t *r, int status, const char *content_type);
 
+/* Streaming, for a response too large to hold whole: promc__http_stream_start() sends the status
+ * and headers (as promc__http_send() does, with Transfer-Encoding: chunked) and marks the request
+ * answered; promc__http_stream_chunk() moves what `buf` holds to the connection as one chunk and
+ * writes what the socket takes at once, returning -1 once the connection has failed; and
+ * promc__http_stream_end() ends the response (the terminating chunk when `complete`; when not,
+ * the connection is shut down after what was already sent, so the client sees a truncated body and
+ * not a complete one).  Only for a GET over HTTP/1.1 or later (promc__http_can_stream()).  The
+ * request must not be touched after promc__http_stream_end(). */
+bool promc__http_can_stream(const promc_http_request_t *r);
+int promc__http_stream_start(promc_http_request_t *r, int status, const char *content_type);
+int promc__http_stream_chunk(promc_http_request_t *r, struct evbuffer *buf);
+void promc__http_stream_end(promc_http_request_t *r, bool complete);
+
 /* The request's output buffer (the response body under construction). */
 struct evbuffer *promc__http_body(promc_http_request_t *r);
 

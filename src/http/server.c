@@ -35,6 +35,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the request's HTTP version */
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
@@ -635,17 +636,26 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     flush_written(arg);
 }
 
-int promc__http_send(promc_http_request_t *r, int status, const char *content_type)
+/* The headers every response gets: Date, Content-Type (when given), "Connection: close" while
+ * stopping.  Returns nonzero when one could not be added. */
+static int common_headers(promc_http_request_t *r, const char *content_type)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
-    struct evbuffer *body = evhttp_request_get_output_buffer(r->ev);
     int bad = 0;
-    r->answered = true;
     bad |= evhttp_add_header(h, "Date", http_date(r->w));
     if (content_type)
         bad |= evhttp_add_header(h, "Content-Type", content_type);
     if (atomic_load_explicit(&r->srv->stopping, memory_order_relaxed))
         bad |= evhttp_add_header(h, "Connection", "close");
+    return bad;
+}
+
+int promc__http_send(promc_http_request_t *r, int status, const char *content_type)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    struct evbuffer *body = evhttp_request_get_output_buffer(r->ev);
+    r->answered = true;
+    int bad = common_headers(r, content_type);
     if (!status_has_body(status)) {
         evbuffer_drain(body, evbuffer_get_length(body));
     } else if (r->method == EVHTTP_REQ_HEAD) {
@@ -662,6 +672,53 @@ int promc__http_send(promc_http_request_t *r, int status, const char *content_ty
     evhttp_send_reply(r->ev, status, NULL, NULL);
     write_now(r->w, evcon);
     return bad ? promc__err(PROMC_ENOMEM, "response headers") : 0;
+}
+
+bool promc__http_can_stream(const promc_http_request_t *r)
+{
+    /* evhttp frames a streamed response with chunks from HTTP/1.1 on; an HTTP/1.0 one would be
+     * ended by closing the connection, which evhttp does not do for a 1.0 keep-alive client.
+     * The version is only in the (public, if old-style) request struct. */
+    const struct evhttp_request *ev = r->ev;
+    return r->method == EVHTTP_REQ_GET && (ev->major > 1 || (ev->major == 1 && ev->minor >= 1));
+}
+
+int promc__http_stream_start(promc_http_request_t *r, int status, const char *content_type)
+{
+    r->answered = true;
+    int bad = common_headers(r, content_type);
+    /* evhttp_send_reply_start() would put whatever the output buffer holds after the headers
+     * without a chunk header: the body goes through promc__http_stream_chunk() only. */
+    evbuffer_drain(evhttp_request_get_output_buffer(r->ev), (size_t)-1);
+    evhttp_send_reply_start(r->ev, status, NULL);
+    return bad ? promc__err(PROMC_ENOMEM, "response headers") : 0;
+}
+
+int promc__http_stream_chunk(promc_http_request_t *r, struct evbuffer *buf)
+{
+    struct bufferevent *bev =
+        evhttp_connection_get_bufferevent(evhttp_request_get_connection(r->ev));
+    evhttp_send_reply_chunk(r->ev, buf);
+    /* Written now rather than when the handler returns: the client reads while the rest is
+     * being produced, and what the socket took is freed. */
+    if (evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev)) < 0 &&
+        errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return -1;
+    return 0;
+}
+
+void promc__http_stream_end(promc_http_request_t *r, bool complete)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    if (!complete) {
+        /* What is queued goes out, then end of stream: no terminating chunk ever follows, so no
+         * client takes the truncated body for the whole one.  evhttp's next write fails and it
+         * closes the connection. */
+        shutdown(bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), SHUT_WR);
+    }
+    evhttp_send_reply_end(r->ev); /* queues the last chunk: nothing is freed under the handler */
+    if (complete)
+        write_now(r->w, evcon);
 }
 
 static void answer_plain(promc_http_request_t *r, int status, const char *text)

@@ -1,6 +1,6 @@
 /* A small blocking HTTP/1.1 client for the server tests: raw sockets, so a test controls exactly
  * what goes on the wire (keep-alive, half-sent requests, oversized headers, unread responses).
- * It reads responses framed by Content-Length, or by the connection closing. */
+ * It reads responses framed by Content-Length, by chunks, or by the connection closing. */
 #ifndef PROMC_TEST_HTTP_CLIENT_H
 #define PROMC_TEST_HTTP_CLIENT_H
 
@@ -24,6 +24,7 @@ typedef struct hc_response {
     char head[16384]; /* status line and headers, NUL-terminated */
     char *body;       /* malloc'ed, NUL-terminated */
     size_t body_len;
+    bool chunked; /* Transfer-Encoding: chunked (body is the decoded one) */
 } hc_response_t;
 
 static inline double hc_now(void)
@@ -106,8 +107,80 @@ static inline int hc_wait_readable(int fd, int timeout_ms)
     return r;
 }
 
+/* Reads exactly n bytes by the deadline: 0, -1 (timeout or error) or -2 (the peer closed). */
+static inline int hc_recv_exact(int fd, char *buf, size_t n, double deadline)
+{
+    while (n > 0) {
+        int left = (int)((deadline - hc_now()) * 1000);
+        if (left <= 0 || hc_wait_readable(fd, left) <= 0)
+            return -1;
+        ssize_t got = recv(fd, buf, n, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return -1;
+        if (got == 0)
+            return -2;
+        buf += got;
+        n -= (size_t)got;
+    }
+    return 0;
+}
+
+/* A chunked body (RFC 9112 7.1; no extensions or trailers expected) into r->body: 0, -1 (timeout
+ * or malformed) or -2 (the connection closed before the last chunk: a truncated response). */
+static inline int hc_read_chunks(int fd, hc_response_t *r, double deadline)
+{
+    size_t cap = 65536;
+    if ((r->body = malloc(cap)) == NULL)
+        return -1;
+    for (;;) {
+        char line[64];
+        size_t n = 0;
+        for (;;) { /* the size line, one byte at a time */
+            int rc = hc_recv_exact(fd, line + n, 1, deadline);
+            if (rc != 0)
+                return rc;
+            if (++n >= 2 && line[n - 2] == '\r' && line[n - 1] == '\n')
+                break;
+            if (n == sizeof line)
+                return -1;
+        }
+        line[n - 2] = '\0';
+        char *end;
+        unsigned long size = strtoul(line, &end, 16);
+        if (end == line || *end != '\0')
+            return -1;
+        if (size == 0) {
+            char crlf[2];
+            int rc = hc_recv_exact(fd, crlf, 2, deadline);
+            if (rc != 0)
+                return rc;
+            return memcmp(crlf, "\r\n", 2) == 0 ? 0 : -1;
+        }
+        while (r->body_len + size + 1 > cap) {
+            cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (nb == NULL)
+                return -1;
+            r->body = nb;
+        }
+        int rc = hc_recv_exact(fd, r->body + r->body_len, size, deadline);
+        if (rc != 0)
+            return rc;
+        r->body_len += size;
+        r->body[r->body_len] = '\0';
+        char crlf[2];
+        if ((rc = hc_recv_exact(fd, crlf, 2, deadline)) != 0)
+            return rc;
+        if (memcmp(crlf, "\r\n", 2) != 0)
+            return -1;
+    }
+}
+
 /* Reads one response.  Returns 0, or -1 on timeout, a closed connection before the response was
- * complete, or a malformed response.  Free r->body with hc_response_free(). */
+ * complete, or a malformed response; -2 for a chunked response whose connection closed before its
+ * last chunk.  Free r->body with hc_response_free(). */
 static inline int hc_read_response(int fd, hc_response_t *r, int timeout_ms, bool head_request)
 {
     memset(r, 0, sizeof *r);
@@ -136,9 +209,17 @@ static inline int hc_read_response(int fd, hc_response_t *r, int timeout_ms, boo
          line = strstr(line + 2, "\r\n")) {
         if (strncasecmp(line + 2, "Content-Length:", 15) == 0)
             clen = strtol(line + 17, NULL, 10);
+        if (strncasecmp(line + 2, "Transfer-Encoding: chunked\r\n", 28) == 0)
+            r->chunked = true;
     }
     if (head_request || r->status == 204 || r->status == 304 || r->status < 200)
-        clen = 0;
+        clen = 0, r->chunked = false;
+    if (r->chunked) {
+        int rc = hc_read_chunks(fd, r, deadline);
+        if (rc != 0 && r->body)
+            r->body[r->body_len] = '\0';
+        return rc;
+    }
     size_t cap = clen >= 0 ? (size_t)clen + 1 : 65536;
     r->body = malloc(cap);
     if (r->body == NULL)

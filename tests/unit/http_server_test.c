@@ -1080,6 +1080,141 @@ static void test_threads_share_port(void)
     fixture_destroy(&f);
 }
 
+/* ---- streamed scrapes ------------------------------------------------------------------------ */
+
+/* A scrape past 1 MiB is streamed in chunks (HTTP/1.1 GET), framed by the connection closing for
+ * HTTP/1.0, and still measured whole for HEAD; every form carries exactly what
+ * promc_registry_write() gives.  A timeout after streaming began truncates the response. */
+static void test_streamed_scrape(void)
+{
+    fixture_t f;
+    fixture_init(&f);
+    static const char *const id[] = {"id"};
+    promc_counter_t *big;
+    CHECK_RC(promc_counter_new(&big, &(promc_metric_opts_t){.name = "big",
+                                                            .help = "Many children.",
+                                                            .label_names = id,
+                                                            .label_count = 1,
+                                                            .registry = f.reg}),
+             0);
+    for (int i = 0; i < 60000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        promc_str_t sv = promc_str(v);
+        promc_counter_t *child;
+        CHECK_RC(promc_counter_labels(big, &sv, 1, &child), 0);
+        promc_counter_add(child, i);
+    }
+    const char *only[] = {"big_total"};
+    char *want = NULL;
+    size_t want_len = 0;
+    CHECK_RC(promc_registry_write_buf(f.reg, &(promc_expose_opts_t){.names = only, .name_count = 1},
+                                      &want, &want_len),
+             0);
+    CHECK(want_len > (1u << 20) + 100000); /* well past the point where streaming starts */
+    promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
+    if (s == NULL || want == NULL)
+        return;
+    unsigned port = promc_http_port(s);
+    hc_response_t r;
+
+    CHECK_RC(hc_get(port, "/metrics?name[]=big_total", "", &r), 0);
+    CHECK(r.status == 200 && r.chunked);
+    CHECK(r.body_len == want_len && memcmp(r.body, want, want_len) == 0);
+    hc_response_free(&r);
+
+    CHECK_RC(hc_get(port, "/metrics?name[]=big_total", "Accept-Encoding: gzip\r\n", &r), 0);
+    CHECK(r.status == 200);
+    CHECK(header_is(&r, "Content-Encoding", "gzip"));
+    size_t ulen = 0;
+    char *unz = hc_gunzip(r.body, r.body_len, &ulen);
+    /* Compressed, it stays under the streaming threshold (held whole); it must match all the same.
+     */
+    CHECK(!r.chunked);
+    CHECK(unz && ulen == want_len && memcmp(unz, want, want_len) == 0);
+    free(unz);
+    hc_response_free(&r);
+
+    CHECK_RC(hc_exchange(port, "GET /metrics?name[]=big_total HTTP/1.0\r\n\r\n", &r), 0);
+    CHECK(r.status == 200 && !r.chunked);
+    CHECK(r.body_len == want_len && memcmp(r.body, want, want_len) == 0);
+    hc_response_free(&r);
+
+    CHECK_RC(hc_exchange(port, "HEAD /metrics?name[]=big_total HTTP/1.1\r\nHost: t\r\n\r\n", &r),
+             0);
+    char len[32];
+    CHECK(r.status == 200 && hc_header(&r, "Content-Length", len, sizeof len) &&
+          strtoull(len, NULL, 10) == want_len);
+    hc_response_free(&r);
+
+    /* Keep-alive goes on after a streamed response: two on one connection. */
+    int fd = hc_connect(port);
+    CHECK(fd >= 0);
+    for (int i = 0; i < 2 && fd >= 0; i++) {
+        CHECK(hc_send_str(fd, "GET /metrics?name[]=big_total HTTP/1.1\r\nHost: t\r\n\r\n"));
+        CHECK_RC(hc_read_response(fd, &r, 20000, false), 0);
+        CHECK(r.chunked && r.body_len == want_len);
+        hc_response_free(&r);
+    }
+    if (fd >= 0)
+        close(fd);
+
+    /* Gzip past the threshold too: values that barely compress. */
+    promc_gauge_t *noise;
+    CHECK_RC(promc_gauge_new(&noise, &(promc_metric_opts_t){.name = "noise",
+                                                            .help = "Incompressible values.",
+                                                            .label_names = id,
+                                                            .label_count = 1,
+                                                            .registry = f.reg}),
+             0);
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 100000; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", i);
+        promc_str_t sv = promc_str(v);
+        promc_gauge_t *child;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (promc_gauge_labels(noise, &sv, 1, &child) == 0)
+            promc_gauge_set(child, (double)(x >> 11) / 9007199254740992.0);
+    }
+    const char *noise_only[] = {"noise"};
+    char *noise_want = NULL;
+    size_t noise_len = 0;
+    CHECK_RC(promc_registry_write_buf(f.reg,
+                                      &(promc_expose_opts_t){.names = noise_only, .name_count = 1},
+                                      &noise_want, &noise_len),
+             0);
+    CHECK_RC(hc_get(port, "/metrics?name[]=noise", "Accept-Encoding: gzip\r\n", &r), 0);
+    CHECK(r.status == 200 && r.chunked && r.body_len > (1u << 20));
+    CHECK(header_is(&r, "Content-Encoding", "gzip"));
+    unz = hc_gunzip(r.body, r.body_len, &ulen);
+    CHECK(unz && noise_want && ulen == noise_len && memcmp(unz, noise_want, noise_len) == 0);
+    free(unz);
+    hc_response_free(&r);
+    promc_buf_free(noise_want);
+    promc_gauge_free(noise);
+
+    /* A slow collector after the big family: the timeout passes once streaming has begun. */
+    promc_collector_t *slow;
+    static const char *const names[] = {"slow"};
+    CHECK_RC(promc_collector_new(&slow, slow_collect, NULL, names, 1), 0);
+    CHECK_RC(promc_registry_register_collector(f.reg, slow), 0);
+    CHECK(hc_get(port, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 0.1\r\n", &r) == -2);
+    CHECK(r.status == 200 && r.chunked && r.body_len >= (1u << 20));
+    hc_response_free(&r);
+    CHECK_RC(hc_get(port, "/metrics?name[]=promhttp_metric_handler_requests_total", "", &r), 0);
+    CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"503\"} 1.0\n"));
+    /* GET, gzip, HTTP/1.0, HEAD, the two on one connection and the streamed gzip. */
+    CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"200\"} 7.0\n"));
+    hc_response_free(&r);
+
+    CHECK_RC(promc_http_stop(s, 1), 0);
+    promc_collector_free(slow);
+    promc_buf_free(want);
+    promc_counter_free(big);
+    fixture_destroy(&f);
+}
+
 /* ---- opts.sched_batch ------------------------------------------------------------------------ */
 
 /* How many of this process's threads are the server's ("promc-http") and, of those, how many run
@@ -1166,5 +1301,6 @@ int main(void)
     test_threads_share_port();
     test_accept_errors();
     test_sched_batch();
+    test_streamed_scrape();
     return check_report("http_server_test");
 }

@@ -17,6 +17,38 @@ static void one(double v, const char *want)
     CHECK_STR(buf, want);
 }
 
+/* promc__fmt_u64 against printf: every value below 100,000, each power of ten and its
+ * neighbours, and a spread of large values up to UINT64_MAX. */
+static void u64_digits(void)
+{
+    char got[32], want[32];
+    unsigned bad = 0;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (uint64_t i = 0; i < 200000 && bad < 5; i++) {
+        uint64_t v;
+        if (i < 100000) {
+            v = i;
+        } else if (i < 100000 + 60) {
+            uint64_t p = 1;
+            for (unsigned k = 0; k < (i - 100000) / 3; k++)
+                p *= 10;
+            v = p + (i % 3) - 1; /* 10^k - 1, 10^k, 10^k + 1 */
+        } else {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            v = x >> (i % 64);
+        }
+        size_t n = promc__fmt_u64(v, got);
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        if (n != strlen(want) || strcmp(got, want) != 0) {
+            fprintf(stderr, "fmt_u64(%s) gave '%s'\n", want, got);
+            bad++;
+        }
+    }
+    promc__fmt_u64(UINT64_MAX, got);
+    CHECK_STR(got, "18446744073709551615");
+    CHECK(bad == 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -29,6 +61,7 @@ int main(int argc, char **argv)
         snprintf(probe, sizeof probe, "%.1f", 0.5);
         CHECK_STR(probe, "0,5");
     }
+    u64_digits();
     /* Python repr for the common cases. */
     one(0.0, "0.0");
     one(-0.0, "-0.0");
