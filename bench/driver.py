@@ -11,6 +11,8 @@ Environment:
   BENCH_DURATION=S         seconds per wrk run (default 10)
   BENCH_IMPLS=a,b          only these implementations (names as in the tables)
   BENCH_SCRAPE_INTERVAL=S  pause between scrapes of the concurrent scrape loop (default 0.1)
+  EXAMPLE001_SCHEDULER     passed on to example-001 like every EXAMPLE001_* variable (normal
+                           measures it without SCHED_BATCH); the report names the one in force
 
 Every run is sequential: one implementation, one workload, one load generator at a time.
 """
@@ -947,7 +949,9 @@ def main():
         raw["service"] = res
         report += [f"## B. Service benchmarks (wrk -t1 -c50 -d{DURATION}s, median of {REPS})", "",
                    f"Scrape loop: one scraper, {SCRAPE_INTERVAL} s between scrapes. example-001 "
-                   f"--threads {NPROC}, nginx {NPROC} workers, Go GOMAXPROCS={NPROC}, civetweb 64 "
+                   f"--threads {NPROC} (scheduler "
+                   f"{os.environ.get('EXAMPLE001_SCHEDULER') or 'batch'}), nginx {NPROC} workers, "
+                   f"Go GOMAXPROCS={NPROC}, civetweb 64 "
                    "threads (one per connection), the tutorial single-threaded; wrk shares the "
                    "same cores.", "", service_report(impls, res), ""]
     report += [f"- load average at the end: {' '.join(open('/proc/loadavg').read().split()[:3])}"]
