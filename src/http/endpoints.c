@@ -205,7 +205,10 @@ static void finish_streaming(scrape_sink_t *s, int rc)
         complete = false;
     evbuffer_free(s->out);
     bool late = s->timed_out || (s->deadline_ns && promc__now_mono_ns() > s->deadline_ns);
-    scrape_done(s->r, complete ? 200 : late ? 503 : 500);
+    /* A client that went away was sent a 200 as far as it got, as a held response would be:
+     * 500 and 503 are for the scrape's own failures. */
+    bool failed = !complete && (late || rc != PROMC_ESINK || !s->gone);
+    scrape_done(s->r, !failed ? 200 : late ? 503 : 500);
     promc__http_stream_end(s->r, complete);
 }
 

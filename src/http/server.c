@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -690,6 +691,13 @@ int promc__http_stream_start(promc_http_request_t *r, int status, const char *co
     /* evhttp_send_reply_start() would put whatever the output buffer holds after the headers
      * without a chunk header: the body goes through promc__http_stream_chunk() only. */
     evbuffer_drain(evhttp_request_get_output_buffer(r->ev), (size_t)-1);
+    /* The pieces go out as they come, the last chunk often in a write of its own: without
+     * TCP_NODELAY, Nagle would hold that small write until the client acknowledged the one before
+     * (up to a delayed ACK, 40 ms and more). */
+    int one = 1;
+    (void)setsockopt(
+        bufferevent_getfd(evhttp_connection_get_bufferevent(evhttp_request_get_connection(r->ev))),
+        IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     evhttp_send_reply_start(r->ev, status, NULL);
     return bad ? promc__err(PROMC_ENOMEM, "response headers") : 0;
 }
@@ -711,7 +719,8 @@ void promc__http_stream_end(promc_http_request_t *r, bool complete)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
     if (!complete) {
-        /* What is queued goes out, then end of stream: no terminating chunk ever follows, so no
+        /* What the kernel already holds goes out, then end of stream (what is still in the
+         * output buffer never does): no terminating chunk ever follows, so no
          * client takes the truncated body for the whole one.  evhttp's next write fails and it
          * closes the connection. */
         shutdown(bufferevent_getfd(evhttp_connection_get_bufferevent(evcon)), SHUT_WR);
