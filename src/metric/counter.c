@@ -39,10 +39,35 @@ static void slot_release(void *v)
     pthread_mutex_unlock(&slot_lock);
 }
 
+/* fork(): the child has one thread, the one that forked, and a copy of slot_lock as it was.  Held
+ * then by a thread that does not exist in the child, it would stay locked for good, and the
+ * child's first new thread to update a counter would wait on it forever.  So the lock is taken
+ * around fork() and released on both sides; in the child, the slots of the threads left behind go
+ * back to the pool (their exit destructors never run there). */
+static void slot_prefork(void)
+{
+    pthread_mutex_lock(&slot_lock);
+}
+
+static void slot_postfork_parent(void)
+{
+    pthread_mutex_unlock(&slot_lock);
+}
+
+static void slot_postfork_child(void)
+{
+    unsigned mine = promc__tls_slot;
+    slots_used = mine >= 1 && mine <= PROMC__MAX_SLOTS ? (uint64_t)1 << (mine - 1) : 0;
+    pthread_mutex_unlock(&slot_lock);
+}
+
 static void slot_init(void)
 {
-    if (pthread_key_create(&slot_key, slot_release) != 0)
+    if (pthread_key_create(&slot_key, slot_release) != 0) {
         slot_key = (pthread_key_t)-1;
+        return;
+    }
+    (void)pthread_atfork(slot_prefork, slot_postfork_parent, slot_postfork_child);
 }
 
 unsigned promc__slot_assign(void)

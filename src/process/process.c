@@ -116,8 +116,21 @@ static ssize_t read_self_stat(char *buf, size_t cap)
     return len;
 }
 
+/* fork() while another thread reads /proc/self/stat would leave the child a copy of stat_lock held
+ * by a thread it does not have: taken around fork() and released on both sides. */
+static void stat_prefork(void)
+{
+    pthread_mutex_lock(&stat_lock);
+}
+
+static void stat_postfork(void)
+{
+    pthread_mutex_unlock(&stat_lock);
+}
+
 static void read_consts(void)
 {
+    (void)pthread_atfork(stat_prefork, stat_postfork, stat_postfork);
     long t = sysconf(_SC_CLK_TCK);
     clk_tck = t > 0 ? (double)t : 0;
     long p = sysconf(_SC_PAGESIZE);
