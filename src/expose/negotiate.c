@@ -17,6 +17,23 @@ typedef struct span {
     size_t n;
 } span_t;
 
+/* The first c among p's n bytes that is not inside a quoted string (RFC 9110 5.6.4: a '"' opens
+ * and closes one, a backslash in it escapes the next byte), or NULL.  A parameter value may be
+ * quoted and hold ',' or ';', which then separate nothing. */
+static const char *find_unquoted(const char *p, size_t n, char c)
+{
+    bool quoted = false;
+    for (size_t i = 0; i < n; i++) {
+        if (quoted && p[i] == '\\' && i + 1 < n)
+            i++;
+        else if (p[i] == '"')
+            quoted = !quoted;
+        else if (!quoted && p[i] == c)
+            return p + i;
+    }
+    return NULL;
+}
+
 static span_t trim(const char *p, size_t n)
 {
     while (n && isspace((unsigned char)*p)) {
@@ -62,7 +79,7 @@ static double read_params(const char *p, size_t n, const char *semi, span_t *ver
     while (semi) {
         const char *param = semi + 1;
         size_t rest = n - (size_t)(param - p);
-        semi = memchr(param, ';', rest);
+        semi = find_unquoted(param, rest, ';');
         span_t kv = trim(param, semi ? (size_t)(semi - param) : rest);
         const char *eq = memchr(kv.p, '=', kv.n);
         if (!eq)
@@ -84,7 +101,7 @@ static double read_params(const char *p, size_t n, const char *semi, span_t *ver
 /* One media range: returns the format it asks for (or -1) and its q-value. */
 static int media_range(const char *p, size_t n, double *q)
 {
-    const char *semi = memchr(p, ';', n);
+    const char *semi = find_unquoted(p, n, ';');
     span_t type = trim(p, semi ? (size_t)(semi - p) : n);
     span_t version = {NULL, 0};
     *q = read_params(p, n, semi, &version);
@@ -113,8 +130,9 @@ promc_format_t promc_format_negotiate(const char *accept)
     double best_q = 0;
     const char *p = accept;
     while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        size_t len = strlen(p);
+        const char *comma = find_unquoted(p, len, ',');
+        size_t n = comma ? (size_t)(comma - p) : len;
         double q;
         int f = media_range(p, n, &q);
         if (f >= 0 && q > 0 && q > best_q) {
@@ -143,9 +161,10 @@ bool promc_gzip_accepted(const char *accept_encoding)
         return false;
     const char *p = accept_encoding;
     while (*p) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        const char *semi = memchr(p, ';', n);
+        size_t len = strlen(p);
+        const char *comma = find_unquoted(p, len, ',');
+        size_t n = comma ? (size_t)(comma - p) : len;
+        const char *semi = find_unquoted(p, n, ';');
         span_t coding = trim(p, semi ? (size_t)(semi - p) : n);
         /* q may follow other parameters. */
         double q = read_params(p, n, semi, NULL);

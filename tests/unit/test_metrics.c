@@ -494,6 +494,16 @@ static void test_expose(void)
             "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == PROMC_FORMAT_OPENMETRICS);
     CHECK(promc_format_negotiate("text/html, application/openmetrics-text ;q=0.9") ==
           PROMC_FORMAT_OPENMETRICS);
+    /* Quoted parameter values may hold ',' and ';' (and escaped quotes): they split nothing. */
+    CHECK(promc_format_negotiate("text/plain;x=\"a,application/openmetrics-text\";q=0.4,"
+                                 "application/openmetrics-text;q=0.5") == PROMC_FORMAT_OPENMETRICS);
+    CHECK(
+        promc_format_negotiate("application/openmetrics-text;x=\"1;q=0\";q=0.9,text/plain;q=0.5") ==
+        PROMC_FORMAT_OPENMETRICS);
+    CHECK(promc_format_negotiate("application/openmetrics-text;x=\"\\\",q=1\";q=0.2,"
+                                 "text/plain;q=0.5") == PROMC_FORMAT_TEXT);
+    CHECK(promc_gzip_accepted("identity;x=\"a,gzip\"") == false);
+    CHECK(promc_gzip_accepted("identity;x=\"a,b\", gzip;q=0.5") == true);
     CHECK_STR(promc_format_content_type(PROMC_FORMAT_TEXT),
               "text/plain; version=0.0.4; charset=utf-8");
     CHECK_STR(promc_format_content_type(PROMC_FORMAT_OPENMETRICS),
