@@ -7,7 +7,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HEADERS = ["promc.h", "version.h", "errors.h", "metric.h", "registry.h", "expose.h", "http.h",
+HEADERS = ["promc.h", "version.h", "base.h", "errors.h", "alloc.h", "metric.h", "registry.h", "expose.h", "http.h",
            "process.h"]
 
 

@@ -6,6 +6,7 @@
 #define PROMC_EXPOSE_H
 
 #include <stdbool.h>
+#include <promc/metric.h>
 #include <promc/registry.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,26 @@ PROMC_API const char *promc_format_content_type(promc_format_t f);
 
 /* Whether an Accept-Encoding header accepts gzip (q > 0).  Since: 0.1 */
 PROMC_API bool promc_gzip_accepted(const char *accept_encoding);
+
+/* ---- Custom collectors' output ----------------------------------------------------------------
+ * A collector's callback (<promc/registry.h>) writes its families through the emitter it is
+ * handed. */
+/* Starts a family.  `name` is the family name as client_python's Metric takes it (a counter without
+ * _total; info without _info); `unit` may be NULL or "", and otherwise is appended to the name as
+ * "_unit" unless the name already ends so, as Metric does (samples then take the full name).
+ * Returns 0, PROMC_ENAME (name not [a-zA-Z_:][a-zA-Z0-9_:]*), PROMC_EUNIT (unit outside
+ * [a-zA-Z0-9_:]), PROMC_EINVAL or PROMC_ENOMEM (stop then).
+ * Thread-safety: the collecting thread only.  Since: 0.1 */
+PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
+                                promc_type_t type, const char *unit);
+
+/* Emits a sample of the current family: name = family name + suffix ("_total", "_bucket", "", ...),
+ * the labels (any order; written sorted by name) and the value.  Returns 0 or a negative code:
+ * PROMC_ENAME for a suffix outside [a-zA-Z0-9_:], PROMC_ELABELNAME / PROMC_ERESERVED for a bad
+ * label name or one given twice, PROMC_ESTATE before promc_emit_family.
+ * Thread-safety: the collecting thread only.  Since: 0.1 */
+PROMC_API int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels,
+                                size_t n, double value);
 
 /* Receives output.  Returns 0 to go on, non-zero to abort (the write returns PROMC_ESINK). */
 typedef int (*promc_sink_fn)(void *ud, const void *data, size_t len);

@@ -16,17 +16,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <promc/base.h>
 #include <promc/errors.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef struct promc_registry promc_registry_t;
-
-/* Any metric, whatever its type: what promc_metric_remove(), promc_registry_register() and the
- * other type-independent calls take.  Each typed handle converts with promc_<type>_metric(). */
-typedef struct promc_metric promc_metric_t;
 
 typedef struct promc_counter promc_counter_t;
 typedef struct promc_gauge promc_gauge_t;
@@ -44,24 +39,6 @@ typedef enum promc_type {
     PROMC_ENUM = 5,   /* "stateset" in OpenMetrics */
     PROMC_UNTYPED = 6 /* custom collectors only: "untyped" / "unknown" */
 } promc_type_t;
-
-/* A string with its length: label values may hold any bytes, NUL included. */
-typedef struct promc_str {
-    const char *ptr;
-    size_t len;
-} promc_str_t;
-
-/* promc_str_t of a string literal, length without the terminating NUL. */
-#define PROMC_STR(lit) ((promc_str_t){(lit), sizeof(lit) - 1})
-
-/* promc_str_t of a NUL-terminated string (NULL gives the empty string). */
-PROMC_API promc_str_t promc_str(const char *s);
-
-/* A label: name and value. */
-typedef struct promc_label {
-    promc_str_t name;
-    promc_str_t value;
-} promc_label_t;
 
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
@@ -261,14 +238,6 @@ PROMC_API int promc_enum_set(promc_enum_t *e, size_t state);
 PROMC_API int promc_enum_set_state(promc_enum_t *e, const char *state);
 /* The index of the current state.  Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API size_t promc_enum_get(const promc_enum_t *e);
-
-/* ---- Allocator --------------------------------------------------------------------------------
- * Replaces the allocator used for everything the library allocates from then on.  Call before any
- * other promc call, or with every promc object freed.  NULL functions restore the C library's.
- * Returns 0 or PROMC_EINVAL (some but not all functions given).
- * Thread-safety: not thread-safe.  Since: 0.1 */
-PROMC_API int promc_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
-                                  void (*free_fn)(void *));
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,9 @@
 #define PROMC_H
 
 #include <promc/version.h>
+#include <promc/base.h>
 #include <promc/errors.h>
+#include <promc/alloc.h>
 #include <promc/metric.h>
 #include <promc/registry.h>
 #include <promc/expose.h>

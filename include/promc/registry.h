@@ -6,7 +6,8 @@
 #define PROMC_REGISTRY_H
 
 #include <stdbool.h>
-#include <promc/metric.h>
+#include <promc/base.h>
+#include <promc/errors.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,23 +47,6 @@ typedef struct promc_collector promc_collector_t;
 
 /* Returns 0, or a negative code to abort the scrape (the code is passed up). */
 typedef int (*promc_collect_fn)(void *ud, promc_emit_t *e);
-
-/* Starts a family.  `name` is the family name as client_python's Metric takes it (a counter without
- * _total; info without _info); `unit` may be NULL or "", and otherwise is appended to the name as
- * "_unit" unless the name already ends so, as Metric does (samples then take the full name).
- * Returns 0, PROMC_ENAME (name not [a-zA-Z_:][a-zA-Z0-9_:]*), PROMC_EUNIT (unit outside
- * [a-zA-Z0-9_:]), PROMC_EINVAL or PROMC_ENOMEM (stop then).
- * Thread-safety: the collecting thread only.  Since: 0.1 */
-PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
-                                promc_type_t type, const char *unit);
-
-/* Emits a sample of the current family: name = family name + suffix ("_total", "_bucket", "", ...),
- * the labels (any order; written sorted by name) and the value.  Returns 0 or a negative code:
- * PROMC_ENAME for a suffix outside [a-zA-Z0-9_:], PROMC_ELABELNAME / PROMC_ERESERVED for a bad
- * label name or one given twice, PROMC_ESTATE before promc_emit_family.
- * Thread-safety: the collecting thread only.  Since: 0.1 */
-PROMC_API int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels,
-                                size_t n, double value);
 
 /* Creates a collector.  `names` lists the sample names it produces (for duplicate detection and
  * name[] filtering; NULL/0 if unknown).  Strings copied.  Returns 0 or PROMC_ENOMEM/PROMC_EINVAL.

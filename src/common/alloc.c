@@ -1,40 +1,49 @@
 /* The allocator hook: every allocation of the library goes through these, so that a test can make
  * any one of them fail and check that the failure is reported and nothing leaks. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <promc/expose.h>
-#include "common/common.h"
+#include <promc/alloc.h>
+#include "alloc.h"
+#include "err.h"
 
-static void *(*g_malloc)(size_t) = malloc;
-static void *(*g_realloc)(void *, size_t) = realloc;
-static void (*g_free)(void *) = free;
+static promc_allocator_t g_alloc = {malloc, calloc, realloc, free};
+
+int promc_allocator_set(const promc_allocator_t *a)
+{
+    if (!a) {
+        g_alloc = (promc_allocator_t){malloc, calloc, realloc, free};
+        return 0;
+    }
+    if (!a->malloc_fn || !a->realloc_fn || !a->free_fn)
+        return promc__err(PROMC_EINVAL,
+                          "promc_allocator_set: malloc_fn, realloc_fn and free_fn are required");
+    g_alloc = *a;
+    return 0;
+}
 
 int promc_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
                         void (*free_fn)(void *))
 {
-    if (!malloc_fn && !realloc_fn && !free_fn) {
-        g_malloc = malloc;
-        g_realloc = realloc;
-        g_free = free;
-        return 0;
-    }
+    if (!malloc_fn && !realloc_fn && !free_fn)
+        return promc_allocator_set(NULL);
     if (!malloc_fn || !realloc_fn || !free_fn)
         return promc__err(PROMC_EINVAL, "promc_set_allocator: give all three functions or none");
-    g_malloc = malloc_fn;
-    g_realloc = realloc_fn;
-    g_free = free_fn;
-    return 0;
+    promc_allocator_t a = {malloc_fn, NULL, realloc_fn, free_fn};
+    return promc_allocator_set(&a);
 }
 
 void *promc__malloc(size_t n)
 {
-    return g_malloc(n ? n : 1);
+    return g_alloc.malloc_fn(n ? n : 1);
 }
 
 void *promc__calloc(size_t count, size_t size)
 {
     if (size && count > SIZE_MAX / size)
         return NULL;
+    if (g_alloc.calloc_fn)
+        return g_alloc.calloc_fn(count ? count : 1, size ? size : 1);
     void *p = promc__malloc(count * size);
     if (p)
         memset(p, 0, count * size);
@@ -43,18 +52,13 @@ void *promc__calloc(size_t count, size_t size)
 
 void *promc__realloc(void *p, size_t n)
 {
-    return g_realloc(p, n ? n : 1);
+    return g_alloc.realloc_fn(p, n ? n : 1);
 }
 
 void promc__free(void *p)
 {
     if (p)
-        g_free(p);
-}
-
-void promc_buf_free(char *buf)
-{
-    promc__free(buf);
+        g_alloc.free_fn(p);
 }
 
 char *promc__strdup(const char *s)

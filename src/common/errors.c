@@ -1,9 +1,9 @@
 /* Error codes and messages: one X-macro table (include/promc/errors.h) makes the enum, the names
  * and the messages.  Details of the last failure are kept per thread, so that concurrent callers
  * never see each other's text. */
+#include <stdarg.h>
 #include <stdio.h>
-#include <time.h>
-#include "common/common.h"
+#include "err.h"
 
 static _Thread_local char tls_detail[256];
 
@@ -52,35 +52,4 @@ int promc__err(int err, const char *fmt, ...)
 void promc__err_clear(void)
 {
     tls_detail[0] = '\0';
-}
-
-const char *promc_version_string(void)
-{
-    return PROMC_VERSION_STRING;
-}
-
-unsigned promc_version_number(void)
-{
-    return PROMC_VERSION_NUMBER;
-}
-
-double promc__now_unix(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int64_t promc__now_unix_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t promc__now_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "common/common.h"
+#include "fmt.h"
 
 size_t promc__fmt_u64(uint64_t v, char *buf)
 {

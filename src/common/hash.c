@@ -11,7 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-#include "common/common.h"
+#include "hash.h"
 
 #define K1 0x9E3779B97F4A7C15ull
 #define K2 0xC2B2AE3D27D4EB4Full

@@ -1,7 +1,9 @@
 /* A growable byte buffer with a hard cap: growth doubles, and stops with PROMC_ETOOBIG at the cap.
  */
 #include <string.h>
-#include "common/common.h"
+#include "alloc.h"
+#include "err.h"
+#include "strbuf.h"
 
 void promc__strbuf_init(promc__strbuf_t *b, size_t limit)
 {
@@ -45,4 +47,9 @@ int promc__strbuf_append(promc__strbuf_t *b, const void *p, size_t n)
         memcpy(b->data + b->len, p, n);
     b->len += n;
     return 0;
+}
+
+int promc__strbuf_sink(void *ud, const void *p, size_t n)
+{
+    return promc__strbuf_append(ud, p, n);
 }

@@ -12,7 +12,7 @@
  * more than the socket has not taken.  A failure after that point can no longer change the
  * status: the connection is shut down after what was sent, without the terminating chunk, and
  * the client sees a truncated response (the scrape is still counted under 500 or 503). */
-#include "http/http_internal.h"
+#include "http_internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,7 +27,9 @@
 
 #include <promc/expose.h>
 
-#include "common/common.h"
+#include "alloc.h"
+#include "clock.h"
+#include "err.h"
 
 #define MAX_NAME_FILTERS 256
 #define STREAM_AFTER     (1u << 20) /* bytes of a scrape held whole before it is streamed */

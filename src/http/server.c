@@ -16,7 +16,7 @@
  * cleared, which is how we notice).  With the count the worker stops accepting at its share of
  * max_connections and resumes when a connection closes; with the list it can close idle
  * connections when the server stops. */
-#include "http/http_internal.h"
+#include "http_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,7 +40,10 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 
-#include "common/common.h"
+#include "alloc.h"
+#include "clock.h"
+#include "err.h"
+#include "fmt.h"
 
 #if defined(__SANITIZE_THREAD__)
 #define PROMC_UNDER_TSAN 1

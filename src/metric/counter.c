@@ -16,79 +16,10 @@
  * the number of cells share the counter's own cell with atomic adds.  A slot handed from an
  * exited thread to a new one passes through a mutex, which orders the old owner's last store before
  * the new owner's first load. */
-#include "metric/metric_internal.h"
-
-static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t slots_used; /* bit i: slot i owned by a live thread (under slot_lock) */
-static pthread_key_t slot_key;
-static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
-
-/* 0: not assigned yet; 1..PROMC__MAX_SLOTS: slot + 1; PROMC__SLOT_NONE: none was free.
- * initial-exec TLS: one %fs-relative load, also from the shared library. */
-__thread unsigned promc__tls_slot __attribute__((tls_model("initial-exec")));
-
-/* Runs on the exiting thread.  Its later counter updates (from a thread-exit destructor that runs
- * after this one) go to the shared cells with atomic adds: the slot may belong to a new thread as
- * soon as the lock is released. */
-static void slot_release(void *v)
-{
-    unsigned slot = (unsigned)(uintptr_t)v - 1;
-    promc__tls_slot = PROMC__SLOT_NONE;
-    pthread_mutex_lock(&slot_lock);
-    slots_used &= ~((uint64_t)1 << slot);
-    pthread_mutex_unlock(&slot_lock);
-}
-
-/* fork(): the child has one thread, the one that forked, and a copy of slot_lock as it was.  Held
- * then by a thread that does not exist in the child, it would stay locked for good, and the
- * child's first new thread to update a counter would wait on it forever.  So the lock is taken
- * around fork() and released on both sides; in the child, the slots of the threads left behind go
- * back to the pool (their exit destructors never run there). */
-static void slot_prefork(void)
-{
-    pthread_mutex_lock(&slot_lock);
-}
-
-static void slot_postfork_parent(void)
-{
-    pthread_mutex_unlock(&slot_lock);
-}
-
-static void slot_postfork_child(void)
-{
-    unsigned mine = promc__tls_slot;
-    slots_used = mine >= 1 && mine <= PROMC__MAX_SLOTS ? (uint64_t)1 << (mine - 1) : 0;
-    pthread_mutex_unlock(&slot_lock);
-}
-
-static void slot_init(void)
-{
-    if (pthread_key_create(&slot_key, slot_release) != 0) {
-        slot_key = (pthread_key_t)-1;
-        return;
-    }
-    (void)pthread_atfork(slot_prefork, slot_postfork_parent, slot_postfork_child);
-}
-
-unsigned promc__slot_assign(void)
-{
-    pthread_once(&slot_once, slot_init);
-    unsigned got = PROMC__SLOT_NONE;
-    if (slot_key != (pthread_key_t)-1) {
-        pthread_mutex_lock(&slot_lock);
-        if (~slots_used) {
-            unsigned i = (unsigned)__builtin_ctzll(~slots_used);
-            /* The destructor returns the slot at thread exit; without it the slot is not ours. */
-            if (pthread_setspecific(slot_key, (void *)(uintptr_t)(i + 1)) == 0) {
-                slots_used |= (uint64_t)1 << i;
-                got = i + 1;
-            }
-        }
-        pthread_mutex_unlock(&slot_lock);
-    }
-    promc__tls_slot = got;
-    return got;
-}
+#include "alloc.h"
+#include "err.h"
+#include "metric_internal.h"
+#include "slots.h"
 
 /* The cell this thread may write with plain stores, or NULL: then the shared cell, with atomic
  * adds.  A counter without labels has a cell per slot; a child has one cell, owned by the first
@@ -163,4 +94,91 @@ int promc_counter_count_errors(promc_counter_t *c, int rc)
     if (rc < 0)
         promc_counter_inc(c);
     return rc;
+}
+
+/* ---- construction ------------------------------------------------------------------------------
+ */
+
+static const char *const counter_suffixes[] = {"", "_total", "_created"};
+
+static int counter_setup(promc_metric_t *m, const promc_metric_opts_t *o)
+{
+    unsigned st = o->stripes;
+    if (st == 0)
+        st = o->label_count ? 1 : 8;
+    if (st > 64)
+        st = 64;
+    unsigned p2 = 1;
+    while (p2 < st)
+        p2 <<= 1;
+    m->stripes = p2;
+    return 0;
+}
+
+static int counter_child_init(promc_metric_t *m, promc__child_t *s)
+{
+    struct promc_counter *c = (struct promc_counter *)s;
+    /* The root of a labelled metric is never exposed: it needs no stripes. */
+    if (m->stripes <= 1 || (m->label_count && !s->values))
+        return 0;
+    c->stripes =
+        promc__malloc_aligned(m->stripes * sizeof(promc__counter_stripe_t), PROMC__CACHE_LINE);
+    if (!c->stripes)
+        return PROMC_ENOMEM;
+    for (unsigned i = 0; i < m->stripes; i++) {
+        atomic_init(&c->stripes[i].cell.ival, 0);
+        atomic_init(&c->stripes[i].cell.fbits, 0);
+    }
+    c->mask = m->stripes - 1;
+    return 0;
+}
+
+static void counter_child_destroy(promc_metric_t *m, promc__child_t *s)
+{
+    (void)m;
+    promc__free_aligned(((struct promc_counter *)s)->stripes);
+}
+
+static const promc__metric_ops_t counter_ops = {
+    .type = PROMC_COUNTER,
+    .child_size = sizeof(struct promc_counter),
+    .suffixes = counter_suffixes,
+    .suffix_count = sizeof counter_suffixes / sizeof counter_suffixes[0],
+    .setup = counter_setup,
+    .child_init = counter_child_init,
+    .child_destroy = counter_child_destroy,
+};
+
+int promc_counter_new(promc_counter_t **out, const promc_metric_opts_t *opts)
+{
+    promc_metric_t *m;
+    int rc = promc__metric_create(&counter_ops, opts, &m);
+    if (rc)
+        return rc;
+    *out = (promc_counter_t *)m->root;
+    return 0;
+}
+
+int promc_counter_labels(promc_counter_t *c, const promc_str_t *values, size_t n,
+                         promc_counter_t **child)
+{
+    if (!c || !child || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_counter_labels: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_get(c->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    *child = (promc_counter_t *)s;
+    return 0;
+}
+
+promc_metric_t *promc_counter_metric(promc_counter_t *c)
+{
+    return c ? c->s.metric : NULL;
+}
+
+void promc_counter_free(promc_counter_t *c)
+{
+    if (c && c->s.metric->root == &c->s)
+        promc_metric_free(c->s.metric);
 }

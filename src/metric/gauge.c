@@ -1,6 +1,8 @@
-/* Gauge updates: the value is a double kept as bits in one atomic; set is a store, the rest a
- * compare-and-swap loop.  Also the timers, which feed gauges, histograms and summaries. */
-#include "metric/metric_internal.h"
+/* Gauges: the value is a double kept as bits in one atomic; set is a store, the rest a
+ * compare-and-swap loop. */
+#include "clock.h"
+#include "err.h"
+#include "metric_internal.h"
 
 void promc_gauge_add(promc_gauge_t *g, double amount)
 {
@@ -38,18 +40,52 @@ double promc_gauge_value(const promc_gauge_t *g)
         atomic_load_explicit(&((promc_gauge_t *)g)->bits, memory_order_relaxed));
 }
 
-promc_timer_t promc_timer_start(void)
-{
-    promc_timer_t t = {promc__now_mono_ns()};
-    return t;
-}
-
-double promc_timer_elapsed(promc_timer_t t)
-{
-    return (double)(promc__now_mono_ns() - t.start_ns) / 1e9;
-}
-
 void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t)
 {
     promc_gauge_set(g, promc_timer_elapsed(t));
+}
+
+/* ---- construction ------------------------------------------------------------------------------
+ */
+
+static const char *const gauge_suffixes[] = {""};
+
+static const promc__metric_ops_t gauge_ops = {
+    .type = PROMC_GAUGE,
+    .child_size = sizeof(struct promc_gauge),
+    .suffixes = gauge_suffixes,
+    .suffix_count = 1,
+};
+
+int promc_gauge_new(promc_gauge_t **out, const promc_metric_opts_t *opts)
+{
+    promc_metric_t *m;
+    int rc = promc__metric_create(&gauge_ops, opts, &m);
+    if (rc)
+        return rc;
+    *out = (promc_gauge_t *)m->root;
+    return 0;
+}
+
+int promc_gauge_labels(promc_gauge_t *g, const promc_str_t *values, size_t n, promc_gauge_t **child)
+{
+    if (!g || !child || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_gauge_labels: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_get(g->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    *child = (promc_gauge_t *)s;
+    return 0;
+}
+
+promc_metric_t *promc_gauge_metric(promc_gauge_t *g)
+{
+    return g ? g->s.metric : NULL;
+}
+
+void promc_gauge_free(promc_gauge_t *g)
+{
+    if (g && g->s.metric->root == &g->s)
+        promc_metric_free(g->s.metric);
 }

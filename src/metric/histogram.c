@@ -1,8 +1,13 @@
-/* Histogram and summary updates.  A histogram child keeps one non-cumulative count per bucket and
+/* Histograms.  A histogram child keeps one non-cumulative count per bucket and
  * the sum; _count is the sum of the bucket counts when read, so _count always equals the +Inf
  * bucket in a scrape.  The bucket is found by counting the bounds below the value for the usual few
  * bounds (no branch to mispredict) and by binary search past 32. */
-#include "metric/metric_internal.h"
+#include <math.h>
+#include "alloc.h"
+#include "err.h"
+#include "fmt.h"
+#include "metric_internal.h"
+#include "slots.h"
 
 static size_t bucket_index(const promc_metric_t *m, double v)
 {
@@ -62,29 +67,117 @@ double promc_histogram_sum(const promc_histogram_t *h)
            promc__bits_to_double(atomic_load_explicit(&x->own_sum_bits, memory_order_relaxed));
 }
 
-void promc_summary_observe(promc_summary_t *s, double value)
-{
-    atomic_fetch_add_explicit(&s->count, 1, memory_order_relaxed);
-    promc__atomic_add_double(&s->sum_bits, value);
-}
-
-uint64_t promc_summary_count(const promc_summary_t *s)
-{
-    return atomic_load_explicit(&((promc_summary_t *)s)->count, memory_order_relaxed);
-}
-
-double promc_summary_sum(const promc_summary_t *s)
-{
-    return promc__bits_to_double(
-        atomic_load_explicit(&((promc_summary_t *)s)->sum_bits, memory_order_relaxed));
-}
-
 void promc_histogram_observe_since(promc_histogram_t *h, promc_timer_t t)
 {
     promc_histogram_observe(h, promc_timer_elapsed(t));
 }
 
-void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t)
+/* ---- construction ------------------------------------------------------------------------------
+ */
+
+static const double default_buckets[] = {.005, .01, .025, .05, .075, .1,  .25,
+                                         .5,   .75, 1.0,  2.5, 5.0,  7.5, 10.0};
+
+const double *promc_histogram_default_buckets(size_t *count)
 {
-    promc_summary_observe(s, promc_timer_elapsed(t));
+    if (count)
+        *count = sizeof default_buckets / sizeof default_buckets[0];
+    return default_buckets;
+}
+
+static const char *const histogram_suffixes[] = {"", "_bucket", "_sum", "_count", "_created"};
+
+static int histogram_check(const promc_metric_opts_t *o)
+{
+    if (o->bucket_count && !o->buckets)
+        return promc__err(PROMC_EINVAL, "bucket_count without buckets");
+    return 0;
+}
+
+/* The upper bounds, +Inf added when missing, each formatted once for its le label. */
+static int histogram_setup(promc_metric_t *m, const promc_metric_opts_t *o)
+{
+    const double *b = o->buckets;
+    size_t nb = o->bucket_count;
+    if (!b)
+        b = promc_histogram_default_buckets(&nb);
+    for (size_t i = 1; i < nb; i++)
+        if (!(b[i - 1] < b[i]))
+            return promc__err(PROMC_EBUCKETS, "histogram '%s': buckets not strictly increasing",
+                              m->name);
+    for (size_t i = 0; i < nb; i++)
+        if (isnan(b[i]))
+            return promc__err(PROMC_EBUCKETS, "histogram '%s': NaN bucket", m->name);
+    bool has_inf = nb && isinf(b[nb - 1]) && b[nb - 1] > 0;
+    m->bound_count = nb + (has_inf ? 0 : 1);
+    if (m->bound_count < 2)
+        return promc__err(PROMC_EBUCKETS, "histogram '%s': must have at least two buckets",
+                          m->name);
+    m->bounds = promc__calloc(m->bound_count, sizeof(double));
+    m->bound_text = promc__calloc(m->bound_count, sizeof(char *));
+    if (!m->bounds || !m->bound_text)
+        return PROMC_ENOMEM;
+    for (size_t i = 0; i < m->bound_count; i++) {
+        m->bounds[i] = i < nb ? b[i] : INFINITY;
+        char buf[32];
+        promc__fmt_double(m->bounds[i], buf);
+        if (!(m->bound_text[i] = promc__strdup(buf)))
+            return PROMC_ENOMEM;
+    }
+    m->extra_pos = promc__metric_label_pos(m, "le");
+    m->child_size = sizeof(struct promc_histogram) + 2 * m->bound_count * sizeof(_Atomic uint64_t);
+    return 0;
+}
+
+static void histogram_teardown(promc_metric_t *m)
+{
+    for (size_t i = 0; m->bound_text && i < m->bound_count; i++)
+        promc__free(m->bound_text[i]);
+    promc__free(m->bound_text);
+    promc__free(m->bounds);
+}
+
+static const promc__metric_ops_t histogram_ops = {
+    .type = PROMC_HISTOGRAM,
+    .child_size = sizeof(struct promc_histogram),
+    .suffixes = histogram_suffixes,
+    .suffix_count = sizeof histogram_suffixes / sizeof histogram_suffixes[0],
+    .reserved_label = "le",
+    .check = histogram_check,
+    .setup = histogram_setup,
+    .teardown = histogram_teardown,
+};
+
+int promc_histogram_new(promc_histogram_t **out, const promc_metric_opts_t *opts)
+{
+    promc_metric_t *m;
+    int rc = promc__metric_create(&histogram_ops, opts, &m);
+    if (rc)
+        return rc;
+    *out = (promc_histogram_t *)m->root;
+    return 0;
+}
+
+int promc_histogram_labels(promc_histogram_t *h, const promc_str_t *values, size_t n,
+                           promc_histogram_t **child)
+{
+    if (!h || !child || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_histogram_labels: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_get(h->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    *child = (promc_histogram_t *)s;
+    return 0;
+}
+
+promc_metric_t *promc_histogram_metric(promc_histogram_t *h)
+{
+    return h ? h->s.metric : NULL;
+}
+
+void promc_histogram_free(promc_histogram_t *h)
+{
+    if (h && h->s.metric->root == &h->s)
+        promc_metric_free(h->s.metric);
 }

@@ -1,17 +1,18 @@
-/* Internal: the layout of metrics and their children, shared by metric/, registry/ and expose/.
+/* Internal: the layout of metrics and their children, shared by metric/ and expose/.
  *
- * A metric (struct promc_metric) owns its children.  Every child starts with a promc__series
- * header; the typed handles (struct promc_counter, ...) are children.  A metric without label names
- * has one child, its root, which is exposed; a metric with label names has a root that is never
- * exposed and a table of children keyed by label values.
+ * A metric (struct promc_metric) is a registry entry that owns its children.  Every child starts
+ * with a promc__child_t header; the typed handles (struct promc_counter, ...) are children.  A
+ * metric without label names has one child, its root, which is exposed; a metric with label names
+ * has a root that is never exposed and an index of children keyed by label values
+ * (child_index.h).  What differs between types is reached through the metric's ops table, so the
+ * common code (metric.c, child.c) calls into no type's file.
  *
  * Concurrency (docs/threading.md):
  * - Updates touch only a child's atomics.
- * - Lookups read the child table without a lock: the table is an open-addressing array of atomic
- *   child pointers, published with release stores; a miss falls back to the metric's mutex.
- * - Children and tables are never freed while the metric lives: a removed child is unlinked and
- * kept on a retired list, a replaced table likewise, so a lock-free reader never touches freed
- * memory.
+ * - Lookups read the child index without a lock; a miss falls back to the metric's mutex.
+ * - Children and index tables are never freed while the metric lives: a removed child is unlinked
+ *   and kept on a retired list, a replaced table likewise, so a lock-free reader never touches
+ *   freed memory.
  * - Exposition walks a singly linked list of live children in creation order (atomic next
  *   pointers); removal unlinks a child without changing its own next pointer, so a reader standing
  *   on it walks on.  Children created after the walk began (by seq) are skipped. */
@@ -21,18 +22,20 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
-#include "common/common.h"
+#include <stdint.h>
+#include <promc/metric.h>
+#include "entry.h"
 
-typedef struct promc__series promc__series_t;
+typedef struct promc__child promc__child_t;
 
-struct promc__series {
+struct promc__child {
     struct promc_metric *metric;
     const promc_str_t *values; /* the metric's label_count values; NULL for a root */
     uint64_t hash;
     int64_t created_us; /* Unix time in microseconds: exact, so it formats without a float search */
     uint64_t seq;       /* creation number within the metric (1, 2, ...; 0 for a root) */
-    _Atomic(promc__series_t *) next; /* exposition list */
-    promc__series_t *prev;           /* exposition list (under the lock); retired list after */
+    _Atomic(promc__child_t *) next; /* exposition list */
+    promc__child_t *prev;           /* exposition list (under the lock); retired list after */
 };
 
 /* A counter cell: whole increments are summed exactly as an integer (one atomic add), anything else
@@ -49,7 +52,7 @@ typedef struct promc__counter_stripe {
 } promc__counter_stripe_t;
 
 struct promc_counter {
-    promc__series_t s;
+    promc__child_t s;
     unsigned mask;                    /* stripes - 1 */
     _Atomic unsigned owner;           /* without stripes: the thread slot that owns `owned` */
     promc__counter_stripe_t *stripes; /* NULL: `owned` and `cell` only */
@@ -58,18 +61,18 @@ struct promc_counter {
 };
 
 struct promc_gauge {
-    promc__series_t s;
+    promc__child_t s;
     _Atomic uint64_t bits;
 };
 
 struct promc_summary {
-    promc__series_t s;
+    promc__child_t s;
     _Atomic uint64_t count;
     _Atomic uint64_t sum_bits;
 };
 
 struct promc_histogram {
-    promc__series_t s;
+    promc__child_t s;
     _Atomic unsigned owner;        /* the thread slot that owns own_sum_bits and counts[n..2n) */
     _Atomic uint64_t sum_bits;     /* shared: compare-and-swap */
     _Atomic uint64_t own_sum_bits; /* written only by the owning thread */
@@ -85,25 +88,51 @@ typedef struct promc__info_labels {
 } promc__info_labels_t;
 
 struct promc_info {
-    promc__series_t s;
+    promc__child_t s;
     promc__info_labels_t *labels; /* under the metric's lock */
 };
 
 struct promc_enum {
-    promc__series_t s;
+    promc__child_t s;
     _Atomic size_t state;
 };
 
-typedef struct promc__table {
-    size_t mask; /* capacity - 1 */
-    struct promc__table *retired_next;
-    _Atomic(promc__series_t *) slots[];
-} promc__table_t;
+/* What differs between metric types.  Every hook may be NULL. */
+typedef struct promc__metric_ops {
+    promc_type_t type;
+    size_t child_size; /* of the typed child; setup may raise it (a histogram's counts) */
+    /* The sample-name suffixes the type takes in a registry (the bare name first). */
+    const char *const *suffixes;
+    size_t suffix_count;
+    bool unitless; /* info and enum: a unit is refused */
+    /* A label name the type keeps for itself ("le", "quantile"). */
+    const char *reserved_label;
+    /* Checks the type's own options before anything is built. */
+    int (*check)(const promc_metric_opts_t *o);
+    /* Builds the type's own part of the metric (name and label names are set). */
+    int (*setup)(struct promc_metric *m, const promc_metric_opts_t *o);
+    /* Frees what setup built; runs on a partly built metric too. */
+    void (*teardown)(struct promc_metric *m);
+    /* Initialises a new child's zero value (memory is zeroed before).  Returns 0 or
+     * PROMC_ENOMEM. */
+    int (*child_init)(struct promc_metric *m, promc__child_t *c);
+    /* Frees what child_init (or later updates) allocated. */
+    void (*child_destroy)(struct promc_metric *m, promc__child_t *c);
+} promc__metric_ops_t;
 
-/* Kinds of registry entries. */
-typedef enum promc__entry_kind { PROMC__ENTRY_METRIC, PROMC__ENTRY_COLLECTOR } promc__entry_kind_t;
+typedef struct promc__child_table promc__child_table_t;
+
+/* The lock-free index of a labelled metric's children (child_index.c). */
+typedef struct promc__child_index {
+    _Atomic(promc__child_table_t *) table;
+    size_t live;                   /* children in the table (under the metric's lock) */
+    size_t tombstones;             /* (under the metric's lock) */
+    promc__child_table_t *retired; /* replaced tables, freed with the metric */
+} promc__child_index_t;
 
 struct promc_metric {
+    promc__entry_t entry; /* first: the registry holds metrics by their header */
+    const promc__metric_ops_t *ops;
     promc_type_t type;
     char *name; /* full name, a counter's without _total */
     char *help;
@@ -120,86 +149,57 @@ struct promc_metric {
     size_t bound_count;
     char **states; /* enum */
     size_t state_count;
-    unsigned stripes;
+    unsigned stripes; /* counter */
     size_t child_size;
 
     pthread_mutex_t lock;
-    _Atomic(promc__table_t *) table; /* labelled metrics only */
-    size_t live;                     /* children in the table (under the lock) */
-    size_t tombstones;               /* (under the lock) */
-    _Atomic(promc__series_t *) head; /* exposition list */
+    promc__child_index_t index;     /* labelled metrics only */
+    _Atomic(promc__child_t *) head; /* exposition list */
     /* The seq of the last child created.  A scrape reads it first and skips children numbered
      * after it, so that a child removed and created again while the scrape walks (appended at the
      * end) is not written twice. */
     _Atomic uint64_t seq;
-    promc__series_t *tail;    /* (under the lock) */
-    promc__series_t *retired; /* removed children, linked through prev */
-    promc__table_t *retired_tables;
+    promc__child_t *tail;    /* (under the lock) */
+    promc__child_t *retired; /* removed children, linked through prev */
 
-    promc__series_t *root;
-
-    /* Registry membership and lifetime.  The registry pointer is claimed with a compare-and-swap
-     * (under the claiming registry's lock), so that two registries never both take the metric. */
-    _Atomic(promc_registry_t *) registry;
-    _Atomic int refs;
+    promc__child_t *root;
 };
 
-/* ---- Thread slots (counter.c) -------------------------------------------------------------------
- * Each live thread that updates a series takes a slot number, 1..PROMC__MAX_SLOTS, on its first
- * update and gives it back at exit; PROMC__SLOT_NONE when none was free.  A cell owned by a slot is
- * written only by the thread holding that slot, with plain relaxed loads and stores: no lock
- * prefix. A slot passed from an exited thread to a new one goes through a mutex, which orders the
- * old holder's last store before the new holder's first load. */
-#define PROMC__MAX_SLOTS 64
-#define PROMC__SLOT_NONE (PROMC__MAX_SLOTS + 1)
-extern __thread unsigned promc__tls_slot __attribute__((tls_model("initial-exec")));
-unsigned promc__slot_assign(void);
+/* ---- metric.c ----------------------------------------------------------------------------------
+ */
 
-static inline unsigned promc__slot(void)
-{
-    unsigned slot = promc__tls_slot;
-    if (__builtin_expect(slot == 0, 0))
-        slot = promc__slot_assign();
-    return slot;
-}
+/* The common constructor: validates the options, builds the metric with the type's ops, and
+ * registers it unless opts->no_register.  Returns 0 or a PROMC_E* code (nothing is left then). */
+int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts_t *opts,
+                         promc_metric_t **out);
 
-/* Whether this thread (slot) owns a single-writer cell guarded by `owner`, claiming it when no one
- * has yet: the first thread to update a child owns it, the others use its shared cells. */
-static inline bool promc__owns(_Atomic unsigned *owner, unsigned slot)
-{
-    unsigned o = atomic_load_explicit(owner, memory_order_relaxed);
-    if (__builtin_expect(o == slot, 1))
-        return true;
-    if (o != 0 || slot > PROMC__MAX_SLOTS)
-        return false;
-    return atomic_compare_exchange_strong_explicit(owner, &o, slot, memory_order_relaxed,
-                                                   memory_order_relaxed);
-}
+/* Where `label` sorts among the metric's label names (for m->extra_pos). */
+size_t promc__metric_label_pos(const promc_metric_t *m, const char *label);
 
-/* The tombstone left in a table slot by a removed child. */
-extern promc__series_t promc__tombstone;
+/* ---- child.c -----------------------------------------------------------------------------------
+ */
 
-/* Takes / drops a reference; the last drop frees the metric. */
-void promc__metric_ref(promc_metric_t *m);
-void promc__metric_unref(promc_metric_t *m);
+/* A new child of `m` holding a copy of the values (NULL/0: the root).  NULL when out of memory. */
+promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n);
 
-/* The names the metric's samples use, for duplicate detection: name, and name+suffix for each of
- * the type's suffixes.  Returns how many (at most 5), pointing into a static suffix table. */
-size_t promc__metric_suffixes(promc_type_t type, const char *const **suffixes);
+/* Frees a child that no reader can reach any more. */
+void promc__child_free(promc_metric_t *m, promc__child_t *c);
 
-/* Common constructor; `extra` sizes and fills the type's own part. */
-int promc__metric_create(promc_type_t type, const promc_metric_opts_t *opts, promc_metric_t **out);
+/* Lookup-or-create of a labelled metric's child, lock-free when it exists.  Returns 0,
+ * PROMC_EINVAL, PROMC_ENOLABELS, PROMC_ELABELCOUNT or PROMC_ENOMEM. */
+int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out);
 
-/* Lookup-or-create of a child, lock-free when it exists. */
-int promc__metric_child(promc_metric_t *m, const promc_str_t *values, size_t n,
-                        promc__series_t **out);
+/* Frees every child, live and retired, and the index (with the metric). */
+void promc__children_free(promc_metric_t *m);
 
-/* Type-specific initialisation of a new child's zero value (memory is zeroed before). */
-void promc__series_init(promc_metric_t *m, promc__series_t *s);
-/* Type-specific teardown of a child (stripes, info labels). */
-void promc__series_destroy(promc_metric_t *m, promc__series_t *s);
+/* ---- counter.c ---------------------------------------------------------------------------------
+ */
 
+/* The counter's value: the sum of its cells. */
 double promc__counter_get(const struct promc_counter *c);
+
+/* ---- shared atomics ----------------------------------------------------------------------------
+ */
 
 static inline double promc__bits_to_double(uint64_t b)
 {

@@ -16,12 +16,13 @@
  * otherwise it is forgotten (not closed: the number may be the application's now) and the file
  * opened again.  After fork() the child holds a copy that names the parent's file: it is closed
  * and reopened.  The kept descriptor is a real open file and counts in process_open_fds. */
+#include <promc/expose.h>
 #include <promc/process.h>
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "common/common.h"
+#include "err.h"
 
 static const char *const process_names[] = {
     "process_virtual_memory_bytes",

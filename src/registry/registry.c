@@ -2,9 +2,14 @@
  * that two of them can never expose the same series (client_python's "Duplicated timeseries").
  * Everything here takes the registry's mutex; a scrape holds it only to copy the list, with a
  * reference on each entry so that a metric freed meanwhile lives until the scrape ends. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "registry/registry_internal.h"
+#include <promc/registry.h>
+#include "alloc.h"
+#include "entry.h"
+#include "err.h"
+#include "hash.h"
 
 typedef struct name_node {
     struct name_node *next;
@@ -14,7 +19,7 @@ typedef struct name_node {
 
 struct promc_registry {
     pthread_mutex_t lock;
-    promc__entry_t *items;
+    promc__entry_t **items;
     size_t count;
     size_t cap;
     name_node_t **buckets; /* chained hash set of taken names */
@@ -86,53 +91,6 @@ static void names_remove_owner(promc_registry_t *r, void *owner)
     }
 }
 
-/* The names an entry takes, written into a caller's array of owned strings. */
-static int entry_names(promc__entry_kind_t kind, void *obj, char ***out, size_t *n)
-{
-    if (kind == PROMC__ENTRY_COLLECTOR) {
-        promc_collector_t *c = obj;
-        *out = c->names;
-        *n = c->name_count;
-        return 0;
-    }
-    promc_metric_t *m = obj;
-    const char *const *suffixes;
-    size_t ns = promc__metric_suffixes(m->type, &suffixes);
-    char **names = promc__calloc(ns, sizeof(char *));
-    if (!names)
-        return PROMC_ENOMEM;
-    size_t base = strlen(m->name);
-    for (size_t i = 0; i < ns; i++) {
-        names[i] = promc__malloc(base + strlen(suffixes[i]) + 1);
-        if (!names[i]) {
-            for (size_t j = 0; j < i; j++)
-                promc__free(names[j]);
-            promc__free(names);
-            return PROMC_ENOMEM;
-        }
-        memcpy(names[i], m->name, base);
-        strcpy(names[i] + base, suffixes[i]);
-    }
-    *out = names;
-    *n = ns;
-    return 0;
-}
-
-static void entry_names_free(promc__entry_kind_t kind, char **names, size_t n)
-{
-    if (kind == PROMC__ENTRY_COLLECTOR)
-        return;
-    for (size_t i = 0; i < n; i++)
-        promc__free(names[i]);
-    promc__free(names);
-}
-
-static _Atomic(promc_registry_t *) *entry_registry(promc__entry_kind_t kind, void *obj)
-{
-    return kind == PROMC__ENTRY_METRIC ? &((promc_metric_t *)obj)->registry
-                                       : &((promc_collector_t *)obj)->registry;
-}
-
 /* ---- registries ------------------------------------------------------------------------------ */
 
 static int registry_create(promc_registry_t **out)
@@ -173,7 +131,7 @@ void promc_registry_free(promc_registry_t *r)
     if (!r || r->is_default)
         return;
     for (size_t i = 0; i < r->count; i++)
-        atomic_store(entry_registry(r->items[i].kind, r->items[i].obj), NULL);
+        atomic_store(&r->items[i]->registry, NULL);
     for (size_t i = 0; i < r->bucket_count; i++)
         for (name_node_t *n = r->buckets[i]; n;) {
             name_node_t *next = n->next;
@@ -192,19 +150,49 @@ void promc_registry_set_created(promc_registry_t *r, bool enabled)
         atomic_store_explicit(&r->created, enabled, memory_order_relaxed);
 }
 
-int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj)
+/* ---- entries --------------------------------------------------------------------------------- */
+
+void promc__entry_init(promc__entry_t *e, promc__entry_kind_t kind,
+                       void (*destroy)(promc__entry_t *e))
 {
-    char **names;
-    size_t n;
-    if (entry_names(kind, obj, &names, &n))
-        return promc__err(PROMC_ENOMEM, "registering");
+    e->kind = kind;
+    atomic_init(&e->registry, NULL);
+    atomic_init(&e->refs, 1);
+    e->destroy = destroy;
+    e->names = NULL;
+    e->name_count = 0;
+}
+
+void promc__entry_fini(promc__entry_t *e)
+{
+    for (size_t i = 0; e->names && i < e->name_count; i++)
+        promc__free(e->names[i]);
+    promc__free(e->names);
+    e->names = NULL;
+    e->name_count = 0;
+}
+
+void promc__entry_ref(promc__entry_t *e)
+{
+    atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+}
+
+void promc__entry_unref(promc__entry_t *e)
+{
+    if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+        e->destroy(e);
+}
+
+int promc__registry_add(promc_registry_t *r, promc__entry_t *e)
+{
+    char **names = e->names;
+    size_t n = e->name_count;
     int rc = 0;
     pthread_mutex_lock(&r->lock);
-    /* Claim the object for this registry first: another registry's lock does not exclude this
+    /* Claim the entry for this registry first: another registry's lock does not exclude this
      * one's, so a plain check and a later store would let two registries both take it. */
-    _Atomic(promc_registry_t *) *owner = entry_registry(kind, obj);
     promc_registry_t *none = NULL;
-    if (!atomic_compare_exchange_strong(owner, &none, r)) {
+    if (!atomic_compare_exchange_strong(&e->registry, &none, r)) {
         rc = promc__err(PROMC_ESTATE, "already registered");
         goto out;
     }
@@ -217,7 +205,7 @@ int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj
     /* Reserve everything first, so that a failure leaves the registry as it was. */
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        promc__entry_t *items = promc__realloc(r->items, cap * sizeof *items);
+        promc__entry_t **items = promc__realloc(r->items, cap * sizeof *items);
         if (!items) {
             rc = promc__err(PROMC_ENOMEM, "registry entries");
             goto out;
@@ -245,7 +233,7 @@ int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj
             goto out;
         }
         memcpy(nodes[i]->name, names[i], len + 1);
-        nodes[i]->owner = obj;
+        nodes[i]->owner = e;
     }
     for (size_t i = 0; i < n; i++) {
         /* A collector may list a name twice; keep one. */
@@ -259,27 +247,24 @@ int promc__registry_add(promc_registry_t *r, promc__entry_kind_t kind, void *obj
         r->name_count++;
     }
     promc__free(nodes);
-    r->items[r->count].kind = kind;
-    r->items[r->count].obj = obj;
-    r->count++;
+    r->items[r->count++] = e;
 out:
     if (rc && rc != PROMC_ESTATE)
-        atomic_store(owner, NULL); /* give back the claim */
+        atomic_store(&e->registry, NULL); /* give back the claim */
     pthread_mutex_unlock(&r->lock);
-    entry_names_free(kind, names, n);
     return rc;
 }
 
-static int registry_remove(promc_registry_t *r, promc__entry_kind_t kind, void *obj)
+int promc__registry_remove(promc_registry_t *r, promc__entry_t *e)
 {
     int rc = PROMC_ENOENT;
     pthread_mutex_lock(&r->lock);
     for (size_t i = 0; i < r->count; i++) {
-        if (r->items[i].obj == obj) {
+        if (r->items[i] == e) {
             memmove(&r->items[i], &r->items[i + 1], (r->count - i - 1) * sizeof r->items[0]);
             r->count--;
-            names_remove_owner(r, obj);
-            atomic_store(entry_registry(kind, obj), NULL);
+            names_remove_owner(r, e);
+            atomic_store(&e->registry, NULL);
             rc = 0;
             break;
         }
@@ -290,116 +275,49 @@ static int registry_remove(promc_registry_t *r, promc__entry_kind_t kind, void *
     return 0;
 }
 
-void promc__registry_detach(promc__entry_kind_t kind, void *obj)
+void promc__registry_detach(promc__entry_t *e)
 {
     /* The registry pointer is read without its lock: detaching races only with another
      * register/unregister of the same object, which the API forbids during a free. */
-    promc_registry_t *r = atomic_load(entry_registry(kind, obj));
+    promc_registry_t *r = atomic_load(&e->registry);
     if (r)
-        registry_remove(r, kind, obj);
+        (void)promc__registry_remove(r, e);
+}
+
+/* A metric's handle converts to its entry: the entry is the first member of every metric, as it
+ * is of a collector (the registry needs nothing else of either). */
+static promc__entry_t *metric_entry(promc_metric_t *m)
+{
+    return (promc__entry_t *)(void *)m;
 }
 
 int promc_registry_register(promc_registry_t *r, promc_metric_t *m)
 {
     if (!r || !m)
         return promc__err(PROMC_EINVAL, "promc_registry_register: NULL argument");
-    return promc__registry_add(r, PROMC__ENTRY_METRIC, m);
+    return promc__registry_add(r, metric_entry(m));
 }
 
 int promc_registry_unregister(promc_registry_t *r, promc_metric_t *m)
 {
     if (!r || !m)
         return promc__err(PROMC_EINVAL, "promc_registry_unregister: NULL argument");
-    return registry_remove(r, PROMC__ENTRY_METRIC, m);
-}
-
-int promc_registry_register_collector(promc_registry_t *r, promc_collector_t *c)
-{
-    if (!r || !c)
-        return promc__err(PROMC_EINVAL, "promc_registry_register_collector: NULL argument");
-    return promc__registry_add(r, PROMC__ENTRY_COLLECTOR, c);
-}
-
-int promc_registry_unregister_collector(promc_registry_t *r, promc_collector_t *c)
-{
-    if (!r || !c)
-        return promc__err(PROMC_EINVAL, "promc_registry_unregister_collector: NULL argument");
-    return registry_remove(r, PROMC__ENTRY_COLLECTOR, c);
-}
-
-/* ---- collectors ------------------------------------------------------------------------------ */
-
-static void collector_destroy(promc_collector_t *c)
-{
-    for (size_t i = 0; c->names && i < c->name_count; i++)
-        promc__free(c->names[i]);
-    promc__free(c->names);
-    promc__free(c);
-}
-
-int promc_collector_new(promc_collector_t **out, promc_collect_fn fn, void *ud,
-                        const char *const *names, size_t n)
-{
-    if (!out || !fn || (n && !names))
-        return promc__err(PROMC_EINVAL, "promc_collector_new: NULL argument");
-    promc_collector_t *c = promc__calloc(1, sizeof *c);
-    if (!c)
-        return promc__err(PROMC_ENOMEM, "collector");
-    c->fn = fn;
-    c->ud = ud;
-    atomic_init(&c->refs, 1);
-    if (n) {
-        c->names = promc__calloc(n, sizeof(char *));
-        if (!c->names)
-            goto nomem;
-        for (size_t i = 0; i < n; i++) {
-            if (!names[i]) {
-                collector_destroy(c);
-                return promc__err(PROMC_EINVAL, "collector name %zu is NULL", i);
-            }
-            if (!(c->names[i] = promc__strdup(names[i])))
-                goto nomem;
-            c->name_count = i + 1;
-        }
-    }
-    *out = c;
-    return 0;
-nomem:
-    collector_destroy(c);
-    return promc__err(PROMC_ENOMEM, "collector");
-}
-
-static void collector_unref(promc_collector_t *c)
-{
-    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
-        collector_destroy(c);
-}
-
-void promc_collector_free(promc_collector_t *c)
-{
-    if (!c)
-        return;
-    promc__registry_detach(PROMC__ENTRY_COLLECTOR, c);
-    collector_unref(c);
+    return promc__registry_remove(r, metric_entry(m));
 }
 
 /* ---- scrapes --------------------------------------------------------------------------------- */
 
-int promc__registry_snapshot(promc_registry_t *r, promc__entry_t **items, size_t *n, bool *created)
+int promc__registry_snapshot(promc_registry_t *r, promc__entry_t ***items, size_t *n, bool *created)
 {
     pthread_mutex_lock(&r->lock);
-    promc__entry_t *copy = promc__malloc((r->count ? r->count : 1) * sizeof *copy);
+    promc__entry_t **copy = promc__malloc((r->count ? r->count : 1) * sizeof *copy);
     if (!copy) {
         pthread_mutex_unlock(&r->lock);
         return promc__err(PROMC_ENOMEM, "scrape snapshot");
     }
     for (size_t i = 0; i < r->count; i++) {
         copy[i] = r->items[i];
-        if (copy[i].kind == PROMC__ENTRY_METRIC)
-            promc__metric_ref(copy[i].obj);
-        else
-            atomic_fetch_add_explicit(&((promc_collector_t *)copy[i].obj)->refs, 1,
-                                      memory_order_relaxed);
+        promc__entry_ref(copy[i]);
     }
     *n = r->count;
     *created = atomic_load_explicit(&r->created, memory_order_relaxed);
@@ -408,13 +326,9 @@ int promc__registry_snapshot(promc_registry_t *r, promc__entry_t **items, size_t
     return 0;
 }
 
-void promc__registry_release(promc__entry_t *items, size_t n)
+void promc__registry_release(promc__entry_t **items, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (items[i].kind == PROMC__ENTRY_METRIC)
-            promc__metric_unref(items[i].obj);
-        else
-            collector_unref(items[i].obj);
-    }
+    for (size_t i = 0; i < n; i++)
+        promc__entry_unref(items[i]);
     promc__free(items);
 }

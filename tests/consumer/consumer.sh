@@ -24,7 +24,7 @@ for f in include/promc/promc.h include/promc/metric.h lib/pkgconfig/promc.pc \
 done
 so=$(find "$prefix" -name 'libpromc.so.*' -type f | head -1)
 soname=$(objdump -p "$so" | awk '/SONAME/{print $2}')
-[ "$soname" = "libpromc.so.0" ] || { echo "consumer: SONAME is '$soname'"; exit 1; }
+[ "$soname" = "libpromc.so.0.2" ] || { echo "consumer: SONAME is '$soname'"; exit 1; }
 pass=$((pass + 1))
 
 pcdir=$(dirname "$(find "$prefix" -name promc.pc | head -1)")

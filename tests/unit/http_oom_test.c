@@ -9,49 +9,8 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "failalloc.h"
 #include "http_client.h"
-
-static atomic_long budget = -1; /* allocations still allowed; -1: unlimited */
-static atomic_long live;        /* blocks handed out and not yet freed */
-
-static bool take(void)
-{
-    long b = atomic_load(&budget);
-    while (b >= 0) {
-        if (b == 0)
-            return false;
-        if (atomic_compare_exchange_weak(&budget, &b, b - 1))
-            return true;
-    }
-    return true;
-}
-
-static void *t_malloc(size_t n)
-{
-    if (!take())
-        return NULL;
-    void *p = malloc(n);
-    if (p)
-        atomic_fetch_add(&live, 1);
-    return p;
-}
-
-static void *t_realloc(void *p, size_t n)
-{
-    if (!take())
-        return NULL;
-    void *q = realloc(p, n);
-    if (q && p == NULL)
-        atomic_fetch_add(&live, 1);
-    return q;
-}
-
-static void t_free(void *p)
-{
-    if (p)
-        atomic_fetch_sub(&live, 1);
-    free(p);
-}
 
 static void hello(void *ud, promc_http_request_t *req)
 {
@@ -61,7 +20,7 @@ static void hello(void *ud, promc_http_request_t *req)
 
 int main(void)
 {
-    CHECK_RC(promc_set_allocator(t_malloc, t_realloc, t_free), 0);
+    CHECK_RC(failalloc_install(), 0);
     promc_registry_t *reg;
     CHECK_RC(promc_registry_new(&reg), 0);
     promc_counter_t *c;
@@ -71,23 +30,23 @@ int main(void)
     const promc_http_route_t routes[] = {{.path = "/hi", .fn = hello}};
     promc_http_opts_t opts = {
         .address = "127.0.0.1", .registry = reg, .threads = 2, .routes = routes, .route_count = 1};
-    long baseline = atomic_load(&live);
+    long baseline = failalloc_live();
     promc_http_server_t *s = NULL;
     long n;
     int failures = 0;
     for (n = 0; n < 100000; n++) {
-        atomic_store(&budget, n);
+        failalloc_budget(n);
         int rc = promc_http_start(&s, &opts);
-        atomic_store(&budget, -1);
+        failalloc_off();
         if (rc == 0)
             break;
         failures++;
         CHECK_RC(rc, PROMC_ENOMEM);
         CHECK(s == NULL);
-        CHECK(atomic_load(&live) == baseline);
-        if (atomic_load(&live) != baseline)
+        CHECK(failalloc_live() == baseline);
+        if (failalloc_live() != baseline)
             fprintf(stderr, "after failing at allocation %ld: %ld blocks not freed\n", n,
-                    atomic_load(&live) - baseline);
+                    failalloc_live() - baseline);
         /* Nothing of ours is left in the registry. */
         char *text = NULL;
         size_t len;
@@ -108,14 +67,14 @@ int main(void)
         hc_response_free(&r);
         /* Out of memory when a connection is accepted: it is served all the same (neither
          * counted nor drained), and stopping while it is still open frees everything. */
-        atomic_store(&budget, 0);
+        failalloc_budget(0);
         int fd = hc_connect(promc_http_port(s));
         CHECK(fd >= 0);
         CHECK(hc_send_str(fd, "GET /hi HTTP/1.1\r\nHost: t\r\n\r\n"));
         CHECK_RC(hc_read_response(fd, &r, 20000, false), 0);
         CHECK(r.status == 200 && r.body && strcmp(r.body, "hi") == 0);
         hc_response_free(&r);
-        atomic_store(&budget, -1);
+        failalloc_off();
         /* And one accepted normally, left open too. */
         int fd2 = hc_connect(promc_http_port(s));
         CHECK(fd2 >= 0);
@@ -127,7 +86,7 @@ int main(void)
         close(fd);
         close(fd2);
         /* Stopping frees everything the start allocated. */
-        CHECK(atomic_load(&live) == baseline);
+        CHECK(failalloc_live() == baseline);
     }
     promc_counter_free(c);
     promc_registry_free(reg);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <promc/promc.h>
 #include "check.h"
-#include "common/common.h"
+#include "fmt.h"
 
 static void one(double v, const char *want)
 {

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <promc/promc.h>
 #include "check.h"
-#include "metric/metric_internal.h"
+#include "slots.h"
 
 #define HOLDERS (PROMC__MAX_SLOTS - 1) /* with the main thread: every slot taken */
 

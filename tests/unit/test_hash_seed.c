@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <promc/promc.h>
 #include "check.h"
-#include "common/common.h"
+#include "hash.h"
 
 static uint64_t hash2(const char *a, const char *b)
 {

@@ -7,22 +7,7 @@
 #include <string.h>
 #include <promc/promc.h>
 #include "check.h"
-
-static long alloc_count, fail_at;
-
-static void *t_malloc(size_t n)
-{
-    if (++alloc_count == fail_at)
-        return NULL;
-    return malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n)
-{
-    if (++alloc_count == fail_at)
-        return NULL;
-    return realloc(p, n);
-}
+#include "failalloc.h"
 
 static int collect(void *ud, promc_emit_t *e)
 {
@@ -110,15 +95,15 @@ out:
 
 int main(void)
 {
-    CHECK_RC(promc_set_allocator(t_malloc, NULL, free), PROMC_EINVAL);
-    CHECK_RC(promc_set_allocator(t_malloc, t_realloc, free), 0);
+    CHECK_RC(promc_allocator_set(&(promc_allocator_t){.malloc_fn = malloc, .free_fn = free}),
+             PROMC_EINVAL);
+    CHECK_RC(failalloc_install(), 0);
     long n;
     int unexpected = 0;
     for (n = 1;; n++) {
-        alloc_count = 0;
-        fail_at = n;
+        failalloc_fail_nth(n);
         int rc = scenario();
-        if (rc == 0 && alloc_count < n)
+        if (rc == 0 && failalloc_count() < n)
             break; /* the scenario no longer reaches the failing allocation */
         if (rc != PROMC_ENOMEM && rc != 0) {
             fprintf(stderr, "failing allocation %ld: got %s (%s)\n", n, promc_err_name(rc),
@@ -129,9 +114,9 @@ int main(void)
     CHECK(unexpected == 0);
     CHECK(n > 50); /* the scenario really allocates */
     printf("test_oom: %ld failing allocations exercised\n", n - 1);
-    CHECK_RC(promc_set_allocator(NULL, NULL, NULL), 0);
-    alloc_count = 0;
-    fail_at = -1;
+    failalloc_off();
+    CHECK(failalloc_live() == 0);
+    CHECK_RC(failalloc_uninstall(), 0);
     CHECK_RC(scenario(), 0);
     return check_report("test_oom");
 }

@@ -6,22 +6,7 @@
 #include <stdlib.h>
 #include <promc/promc.h>
 #include "check.h"
-
-static long alloc_count, fail_at = -1;
-
-static void *t_malloc(size_t n)
-{
-    if (++alloc_count == fail_at)
-        return NULL;
-    return malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n)
-{
-    if (++alloc_count == fail_at)
-        return NULL;
-    return realloc(p, n);
-}
+#include "failalloc.h"
 
 static int collect(void *ud, promc_emit_t *e)
 {
@@ -48,14 +33,13 @@ int main(void)
     CHECK_RC(promc_registry_new(&r), 0);
     CHECK_RC(promc_collector_new(&c, collect, NULL, NULL, 0), 0);
     CHECK_RC(promc_registry_register_collector(r, c), 0);
-    CHECK_RC(promc_set_allocator(t_malloc, t_realloc, free), 0);
+    CHECK_RC(failalloc_install(), 0);
     long n;
     int wrong = 0;
     for (n = 1;; n++) {
-        alloc_count = 0;
-        fail_at = n;
+        failalloc_fail_nth(n);
         int rc = promc_registry_write(r, NULL, accept_all, NULL);
-        if (rc == 0 && alloc_count < n)
+        if (rc == 0 && failalloc_count() < n)
             break;
         if (rc != PROMC_ENOMEM) {
             fprintf(stderr, "failing allocation %ld of the scrape: %s (%s)\n", n,
@@ -63,10 +47,10 @@ int main(void)
             wrong++;
         }
     }
-    fail_at = -1;
+    failalloc_off();
     CHECK(wrong == 0);
     CHECK(n > 3); /* the scrape really allocates */
-    CHECK_RC(promc_set_allocator(NULL, NULL, NULL), 0);
+    CHECK_RC(failalloc_uninstall(), 0);
     promc_collector_free(c);
     promc_registry_free(r);
     return check_report("test_review_side_oom");

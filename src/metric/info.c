@@ -1,19 +1,16 @@
-/* Info and Enum: rare updates.  Info labels are replaced whole under the metric's lock (the
- * exposition reads them under the same lock); an enum's state is one atomic index. */
+/* Info metrics: rare updates.  The info labels are replaced whole under the metric's lock (the
+ * exposition reads them under the same lock). */
 #include <stdlib.h>
 #include <string.h>
-#include "metric/metric_internal.h"
-
-int promc__check_label_name(const char *name, size_t len);
+#include "alloc.h"
+#include "err.h"
+#include "metric_internal.h"
+#include "names.h"
 
 static int cmp_label(const void *a, const void *b)
 {
     const promc_label_t *x = a, *y = b;
-    size_t n = x->name.len < y->name.len ? x->name.len : y->name.len;
-    int c = memcmp(x->name.ptr, y->name.ptr, n);
-    if (c)
-        return c;
-    return (x->name.len > y->name.len) - (x->name.len < y->name.len);
+    return promc__name_cmp(x->name.ptr, x->name.len, y->name.ptr, y->name.len);
 }
 
 int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
@@ -26,7 +23,7 @@ int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
         if ((!labels[k].name.ptr && labels[k].name.len) ||
             (!labels[k].value.ptr && labels[k].value.len))
             return promc__err(PROMC_EINVAL, "promc_info_set: label %zu is NULL", k);
-        int rc = promc__check_label_name(labels[k].name.ptr, labels[k].name.len);
+        int rc = promc__name_check_label(labels[k].name.ptr, labels[k].name.len);
         if (rc)
             return rc;
         for (size_t j = 0; j < m->label_count; j++)
@@ -66,27 +63,55 @@ int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
     return 0;
 }
 
-int promc_enum_set(promc_enum_t *e, size_t state)
+/* ---- construction ------------------------------------------------------------------------------
+ */
+
+static const char *const info_suffixes[] = {"", "_info"};
+
+static void info_child_destroy(promc_metric_t *m, promc__child_t *s)
 {
-    if (state >= e->s.metric->state_count)
-        return promc__err(PROMC_ENOENT, "enum '%s': no state %zu", e->s.metric->name, state);
-    atomic_store_explicit(&e->state, state, memory_order_relaxed);
+    (void)m;
+    promc__free(((struct promc_info *)s)->labels);
+}
+
+static const promc__metric_ops_t info_ops = {
+    .type = PROMC_INFO,
+    .child_size = sizeof(struct promc_info),
+    .suffixes = info_suffixes,
+    .suffix_count = sizeof info_suffixes / sizeof info_suffixes[0],
+    .unitless = true,
+    .child_destroy = info_child_destroy,
+};
+
+int promc_info_new(promc_info_t **out, const promc_metric_opts_t *opts)
+{
+    promc_metric_t *m;
+    int rc = promc__metric_create(&info_ops, opts, &m);
+    if (rc)
+        return rc;
+    *out = (promc_info_t *)m->root;
     return 0;
 }
 
-int promc_enum_set_state(promc_enum_t *e, const char *state)
+int promc_info_labels(promc_info_t *x, const promc_str_t *values, size_t n, promc_info_t **child)
 {
-    promc_metric_t *m = e->s.metric;
-    for (size_t k = 0; state && k < m->state_count; k++)
-        if (strcmp(m->states[k], state) == 0) {
-            atomic_store_explicit(&e->state, k, memory_order_relaxed);
-            return 0;
-        }
-    return promc__err(PROMC_ENOENT, "enum '%s': no state '%.100s'", m->name,
-                      state ? state : "(null)");
+    if (!x || !child || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_info_labels: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_get(x->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    *child = (promc_info_t *)s;
+    return 0;
 }
 
-size_t promc_enum_get(const promc_enum_t *e)
+promc_metric_t *promc_info_metric(promc_info_t *x)
 {
-    return atomic_load_explicit(&((promc_enum_t *)e)->state, memory_order_relaxed);
+    return x ? x->s.metric : NULL;
+}
+
+void promc_info_free(promc_info_t *x)
+{
+    if (x && x->s.metric->root == &x->s)
+        promc_metric_free(x->s.metric);
 }

@@ -1,0 +1,32 @@
+/* Internal: the character rules for metric names, label names, units and sample suffixes, the
+ * unit-suffix rule, and the order of label names.  Every layer that validates or sorts a name uses
+ * these; no rule is written anywhere else. */
+#ifndef PROMC_COMMON_NAMES_H
+#define PROMC_COMMON_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A metric or family name: [a-zA-Z_:][a-zA-Z0-9_:]*.  `what` starts the message ("metric name",
+ * "collector family").  Returns 0 or PROMC_ENAME with the offending character and its offset. */
+int promc__name_check_metric(const char *what, const char *name);
+
+/* A label name: [a-zA-Z_][a-zA-Z0-9_]*, without the reserved "__" prefix.  Returns 0,
+ * PROMC_ELABELNAME (with character and offset) or PROMC_ERESERVED. */
+int promc__name_check_label(const char *name, size_t len);
+
+/* A unit: [a-zA-Z0-9_:]* ("" is no unit).  `owner` names the metric in the message.  Returns 0
+ * or PROMC_EUNIT. */
+int promc__name_check_unit(const char *owner, const char *unit);
+
+/* A sample suffix ("_total", "_bucket", "" ...): [a-zA-Z0-9_:]*.  Returns 0 or PROMC_ENAME. */
+int promc__name_check_suffix(const char *owner, const char *suffix);
+
+/* Whether `name` (len bytes) already ends with "_" + unit, in which case the unit is not appended
+ * again (client_python's rule for metrics and for custom families alike). */
+bool promc__name_has_unit(const char *name, size_t len, const char *unit);
+
+/* The order of label names in the output: bytewise, a prefix first.  <0, 0 or >0. */
+int promc__name_cmp(const char *a, size_t alen, const char *b, size_t blen);
+
+#endif

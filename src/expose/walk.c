@@ -1,0 +1,246 @@
+/* The walk over a registry: each of our own metrics, child by child, and each custom collector,
+ * in registration order, written in text 0.0.4 or OpenMetrics 1.0.0 byte for byte as
+ * client_python writes them for the same metrics (docs/exposition.md lists the deliberate
+ * differences).  Text 0.0.4 puts _created samples in a gauge family of their own after the main
+ * one, as client_python does: for our own metrics that is a second walk over the children. */
+#include <string.h>
+#include "alloc.h"
+#include "collector.h"
+#include "entry.h"
+#include "err.h"
+#include "fmt.h"
+#include "strbuf.h"
+#include "writer.h"
+
+#define WRITE_BUF_LIMIT ((size_t)1 << 32) /* promc_registry_write_buf's cap: 4 GiB */
+
+enum {
+    S_TOTAL = 1 << 0,
+    S_CREATED = 1 << 1,
+    S_BUCKET = 1 << 2,
+    S_COUNT = 1 << 3,
+    S_SUM = 1 << 4,
+    S_PLAIN = 1 << 5,
+    S_INFO = 1 << 6
+};
+
+/* Which samples the metric writes, after the name[] filter. */
+static unsigned sample_mask(const promc__writer_t *w, const promc_metric_t *m, bool created)
+{
+    unsigned mask = 0;
+    switch (m->type) {
+    case PROMC_COUNTER:
+        mask = S_TOTAL | (created ? S_CREATED : 0);
+        break;
+    case PROMC_HISTOGRAM:
+        /* No _sum when a bound is negative (it would not be a counter), as client_python; and
+         * then in OpenMetrics no _count either, which the spec allows only beside a _sum. */
+        mask = S_BUCKET | (created ? S_CREATED : 0);
+        if (m->bounds[0] >= 0)
+            mask |= S_SUM | S_COUNT;
+        else if (w->fmt == PROMC_FORMAT_TEXT)
+            mask |= S_COUNT;
+        break;
+    case PROMC_SUMMARY:
+        mask = S_COUNT | S_SUM | (created ? S_CREATED : 0);
+        break;
+    case PROMC_INFO:
+        mask = S_INFO;
+        break;
+    case PROMC_GAUGE:
+    case PROMC_ENUM:
+    case PROMC_UNTYPED:
+        mask = S_PLAIN;
+        break;
+    }
+    if (!w->filter)
+        return mask;
+    static const struct {
+        unsigned bit;
+        const char *suffix;
+    } sfx[] = {{S_TOTAL, "_total"}, {S_CREATED, "_created"}, {S_BUCKET, "_bucket"},
+               {S_COUNT, "_count"}, {S_SUM, "_sum"},         {S_PLAIN, ""},
+               {S_INFO, "_info"}};
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++)
+        if ((mask & sfx[i].bit) && !promc__writer_allowed(w, m->name, sfx[i].suffix))
+            mask &= ~sfx[i].bit;
+    return mask;
+}
+
+static int child_samples(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *s,
+                         unsigned mask, bool om)
+{
+    const char *name = m->name;
+    switch (m->type) {
+    case PROMC_COUNTER:
+        if (mask & S_TOTAL)
+            promc__put_line(w, name, "_total", NULL, NULL, 0,
+                            promc__counter_get((const struct promc_counter *)s));
+        if (om && (mask & S_CREATED))
+            promc__put_created(w, name, s);
+        break;
+    case PROMC_GAUGE:
+        promc__put_line(w, name, "", NULL, NULL, 0, promc_gauge_value((const promc_gauge_t *)s));
+        break;
+    case PROMC_HISTOGRAM: {
+        const promc_histogram_t *h = (const promc_histogram_t *)s;
+        /* Read the counts once, so _count equals the +Inf bucket. */
+        uint64_t acc = 0;
+        for (size_t i = 0; i < m->bound_count; i++) {
+            acc += promc__histogram_bucket(h, i);
+            if (mask & S_BUCKET)
+                promc__put_line(w, name, "_bucket", "le", m->bound_text[i],
+                                strlen(m->bound_text[i]), (double)acc);
+        }
+        if (mask & S_COUNT)
+            promc__put_line(w, name, "_count", NULL, NULL, 0, (double)acc);
+        if (mask & S_SUM)
+            promc__put_line(w, name, "_sum", NULL, NULL, 0, promc_histogram_sum(h));
+        if (om && (mask & S_CREATED))
+            promc__put_created(w, name, s);
+        break;
+    }
+    case PROMC_SUMMARY: {
+        const promc_summary_t *x = (const promc_summary_t *)s;
+        if (mask & S_COUNT)
+            promc__put_line(w, name, "_count", NULL, NULL, 0, (double)promc_summary_count(x));
+        if (mask & S_SUM)
+            promc__put_line(w, name, "_sum", NULL, NULL, 0, promc_summary_sum(x));
+        if (om && (mask & S_CREATED))
+            promc__put_created(w, name, s);
+        break;
+    }
+    case PROMC_INFO:
+        promc__put_line(w, name, "_info", NULL, NULL, 0, 1.0);
+        break;
+    case PROMC_ENUM: {
+        size_t cur = promc_enum_get((const promc_enum_t *)s);
+        for (size_t i = 0; i < m->state_count; i++)
+            promc__put_line(w, name, "", name, m->states[i], strlen(m->states[i]),
+                            i == cur ? 1.0 : 0.0);
+        break;
+    }
+    case PROMC_UNTYPED:
+        break;
+    }
+    return w->err;
+}
+
+/* Joins a child's labels into w->lab.  Info labels are replaced under the metric's lock, so they
+ * are read under it; the lock is let go before any output, which may call the sink (user code). */
+static int prepare_labels(promc__writer_t *w, promc_metric_t *m, promc__child_t *s)
+{
+    if (m->type == PROMC_INFO) {
+        pthread_mutex_lock(&m->lock);
+        int rc = promc__join_info_labels(w, m, s, ((struct promc_info *)s)->labels);
+        pthread_mutex_unlock(&m->lock);
+        return rc;
+    }
+    if (m->label_count == 0) {
+        w->lab.len = w->pre_end = w->post_start = 0;
+        return 0;
+    }
+    return promc__join_labels(w, m, s);
+}
+
+static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
+{
+    bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
+    unsigned mask = sample_mask(w, m, created);
+    /* Children created from here on are not this scrape's: one removed and created again while
+     * we walk is appended at the end, and would be written a second time. */
+    uint64_t last = atomic_load_explicit(&m->seq, memory_order_relaxed);
+    promc__child_t *head = atomic_load_explicit(&m->head, memory_order_acquire);
+    /* With a filter, a metric none of whose samples pass, or that has no child, is left out
+     * whole, as client_python's restricted registry does. */
+    if (w->filter && (!mask || !head))
+        return 0;
+    promc__put_header(w, m->name, m->help, m->type, m->unit);
+    int rc = 0;
+    for (promc__child_t *s = head; s && !rc;
+         s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        if (s->seq > last)
+            break; /* the list is in creation order: all that follow are newer */
+        rc = prepare_labels(w, m, s);
+        if (!rc)
+            rc = child_samples(w, m, s, mask, om);
+    }
+    if (!om && !rc && (mask & S_CREATED) && head) {
+        promc__put_side_header(w, m->name, "_created", m->help);
+        for (promc__child_t *s = atomic_load_explicit(&m->head, memory_order_acquire);
+             s && !rc && s->seq <= last; s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+            rc = prepare_labels(w, m, s);
+            if (!rc)
+                promc__put_created(w, m->name, s);
+        }
+    }
+    return rc ? rc : w->err;
+}
+
+static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                          void *ud, bool internal_sink)
+{
+    if (!r || !sink)
+        return promc__err(PROMC_EINVAL, "promc_registry_write: NULL argument");
+    promc__writer_t w;
+    promc__entry_t **items = NULL;
+    size_t n = 0;
+    bool created = true;
+    int rc = promc__writer_init(&w, opts, sink, ud, internal_sink);
+    if (!rc)
+        rc = promc__registry_snapshot(r, &items, &n, &created);
+    for (size_t i = 0; i < n && !rc; i++) {
+        switch (items[i]->kind) {
+        case PROMC__ENTRY_METRIC:
+            rc = write_metric(&w, (promc_metric_t *)items[i], created);
+            break;
+        case PROMC__ENTRY_COLLECTOR:
+            rc = promc__emit_collector(&w, (promc_collector_t *)items[i]);
+            break;
+        }
+    }
+    if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)
+        promc__put(&w, "# EOF\n", 6);
+    if (!rc)
+        rc = promc__writer_finish(&w);
+    if (items)
+        promc__registry_release(items, n);
+    promc__writer_destroy(&w);
+    return rc;
+}
+
+int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                         void *ud)
+{
+    return write_registry(r, opts, sink, ud, false);
+}
+
+int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts, char **out,
+                             size_t *len)
+{
+    if (!out || !len)
+        return promc__err(PROMC_EINVAL, "promc_registry_write_buf: NULL argument");
+    promc__strbuf_t b;
+    promc__strbuf_init(&b, WRITE_BUF_LIMIT);
+    /* The buffer's own failure (PROMC_ENOMEM, or PROMC_ETOOBIG at its cap) is the result. */
+    int rc = write_registry(r, opts, promc__strbuf_sink, &b, true);
+    if (!rc)
+        rc = promc__strbuf_append(&b, "", 1);
+    if (rc) {
+        promc__strbuf_destroy(&b);
+        return rc;
+    }
+    *out = b.data;
+    *len = b.len - 1;
+    return 0;
+}
+
+void promc_buf_free(char *buf)
+{
+    promc__free(buf);
+}
+
+size_t promc_format_double(double v, char *buf)
+{
+    return promc__fmt_double(v, buf);
+}

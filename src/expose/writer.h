@@ -1,0 +1,135 @@
+/* Internal: the exposition writer that every format and every source of samples writes through.
+ *
+ * Output goes through a 64 KiB chunk buffer to the caller's sink (through zlib first when gzip is
+ * asked), so memory stays flat whatever the number of series.  The put functions are inline: they
+ * run for every byte of a scrape. */
+#ifndef PROMC_EXPOSE_WRITER_H
+#define PROMC_EXPOSE_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <zlib.h>
+#include <promc/expose.h>
+#include "metric_internal.h"
+#include "strbuf.h"
+
+#define PROMC__CHUNK (64 * 1024)
+
+typedef struct promc__writer {
+    promc_format_t fmt;
+    char *buf;
+    size_t len;
+    promc_sink_fn sink;
+    void *ud;
+    /* The sink is one of ours (a growable buffer): its non-zero return is the error code itself
+     * (PROMC_ENOMEM, PROMC_ETOOBIG), not a refusal by the caller's sink. */
+    bool internal_sink;
+    z_stream *z; /* &zs when compressing, else NULL */
+    z_stream zs;
+    unsigned char *zout;
+    int err;
+    /* name[] filter: a small open-addressing set of names, or none. */
+    const char **filter;
+    size_t filter_mask;
+    /* scratch for one child's joined labels */
+    promc__strbuf_t lab;
+    size_t pre_end, post_start;
+} promc__writer_t;
+
+/* ---- output.c: the chunk buffer, gzip, escaping, the name[] filter ----------------------------
+ */
+
+/* Sets up a writer for `opts` (format, gzip, filter) over the sink.  Returns 0, PROMC_EINVAL,
+ * PROMC_ENOMEM or PROMC_EZLIB; promc__writer_destroy() frees it either way. */
+int promc__writer_init(promc__writer_t *w, const promc_expose_opts_t *opts, promc_sink_fn sink,
+                       void *ud, bool internal_sink);
+
+/* Writes what the buffer holds, finishes the gzip stream, and returns the first error met. */
+int promc__writer_finish(promc__writer_t *w);
+
+void promc__writer_destroy(promc__writer_t *w);
+
+/* Hands the buffered bytes to the sink (through zlib when compressing). */
+void promc__writer_flush(promc__writer_t *w);
+
+/* Hands n bytes past the buffer straight to the sink (through zlib when compressing). */
+void promc__writer_direct(promc__writer_t *w, const void *p, size_t n);
+
+static inline void promc__put(promc__writer_t *w, const void *p, size_t n)
+{
+    if (!n)
+        return;
+    if (w->len + n > PROMC__CHUNK) {
+        promc__writer_flush(w);
+        if (n > PROMC__CHUNK) {
+            promc__writer_direct(w, p, n);
+            return;
+        }
+    }
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static inline void promc__put_s(promc__writer_t *w, const char *s)
+{
+    promc__put(w, s, strlen(s));
+}
+
+static inline void promc__put_c(promc__writer_t *w, char c)
+{
+    if (w->len == PROMC__CHUNK)
+        promc__writer_flush(w);
+    w->buf[w->len++] = c;
+}
+
+/* Writes p[0..n) with backslash, newline and (when `quotes`) the double quote escaped, as label
+ * values are in both formats and HELP is in OpenMetrics. */
+void promc__put_escaped(promc__writer_t *w, const char *p, size_t n, bool quotes);
+
+/* Appends the same escaped form to a buffer.  Returns 0 or PROMC_ENOMEM. */
+int promc__escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes);
+
+/* Whether the name[] filter lets name+suffix through (always, without a filter). */
+bool promc__writer_allowed(const promc__writer_t *w, const char *name, const char *suffix);
+
+/* ---- lines.c: family headers and sample lines --------------------------------------------------
+ */
+
+/* The family header: "# HELP", "# TYPE" (and "# UNIT" in OpenMetrics) as the format names the
+ * type. */
+void promc__put_header(promc__writer_t *w, const char *name, const char *help, promc_type_t type,
+                       const char *unit);
+
+/* Text 0.0.4's separate gauge family for an OpenMetrics-only sample (name_created, and a
+ * collector's name_gcount, name_gsum). */
+void promc__put_side_header(promc__writer_t *w, const char *name, const char *suffix,
+                            const char *help);
+
+/* Appends name="escaped value" (after a comma unless first) to the label scratch.  Returns 0 or
+ * PROMC_ENOMEM. */
+int promc__append_pair(promc__strbuf_t *b, const char *name, size_t nlen, const char *v,
+                       size_t vlen);
+
+/* Joins a child's labels, sorted by name, into w->lab, noting where the metric's extra label (le,
+ * or an enum's own name) goes; an info's labels are merged with the metric's.  Returns 0 or
+ * PROMC_ENOMEM. */
+int promc__join_labels(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *c);
+int promc__join_info_labels(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *c,
+                            const promc__info_labels_t *il);
+
+/* One sample line: name+suffix, the joined labels (with the extra label if given), the value. */
+void promc__put_line(promc__writer_t *w, const char *name, const char *suffix,
+                     const char *extra_name, const char *extra_value, size_t extra_len,
+                     double value);
+
+/* A child's _created line. */
+void promc__put_created(promc__writer_t *w, const char *name, const promc__child_t *c);
+
+/* ---- emit.c: custom collectors ------------------------------------------------------------------
+ */
+
+/* Runs a collector's callback with an emitter over `w`.  Returns 0 or the first error. */
+int promc__emit_collector(promc__writer_t *w, promc_collector_t *c);
+
+#endif

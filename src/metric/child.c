@@ -1,0 +1,179 @@
+/* Children: allocation, lookup-or-create, removal, and the exposition list.
+ *
+ * A child is one block: the typed child, then its values' descriptors, then their bytes.  The
+ * exposition list holds the live children in creation order; a removed child is unlinked from it
+ * (its own next pointer left as it was, so a scrape standing on it walks on) and kept on the
+ * metric's retired list until the metric is freed. */
+#include <string.h>
+#include "alloc.h"
+#include "child_index.h"
+#include "clock.h"
+#include "err.h"
+#include "hash.h"
+#include "metric_internal.h"
+
+promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += values[i].len;
+    size_t head = (m->child_size + 7) & ~(size_t)7;
+    promc__child_t *c = promc__calloc(1, head + n * sizeof(promc_str_t) + bytes);
+    if (!c)
+        return NULL;
+    c->metric = m;
+    if (values) {
+        promc_str_t *v = (promc_str_t *)((char *)c + head);
+        char *p = (char *)(v + n);
+        for (size_t i = 0; i < n; i++) {
+            if (values[i].len)
+                memcpy(p, values[i].ptr, values[i].len);
+            v[i].ptr = p;
+            v[i].len = values[i].len;
+            p += values[i].len;
+        }
+        c->values = v;
+        c->hash = promc__hash_values(values, n);
+    }
+    c->created_us = promc__now_unix_us();
+    if (m->ops->child_init && m->ops->child_init(m, c)) {
+        promc__child_free(m, c);
+        return NULL;
+    }
+    return c;
+}
+
+void promc__child_free(promc_metric_t *m, promc__child_t *c)
+{
+    if (m->ops->child_destroy)
+        m->ops->child_destroy(m, c);
+    promc__free(c);
+}
+
+void promc__children_free(promc_metric_t *m)
+{
+    /* Live children, then retired ones, then the root (labelled metrics keep it off the list). */
+    promc__child_t *c = atomic_load_explicit(&m->head, memory_order_relaxed);
+    while (c) {
+        promc__child_t *next = atomic_load_explicit(&c->next, memory_order_relaxed);
+        if (c != m->root)
+            promc__child_free(m, c);
+        c = next;
+    }
+    for (c = m->retired; c;) {
+        promc__child_t *next = c->prev;
+        promc__child_free(m, c);
+        c = next;
+    }
+    if (m->root)
+        promc__child_free(m, m->root);
+    m->root = NULL;
+    promc__index_destroy(&m->index);
+}
+
+/* The checks every call that takes label values makes. */
+static int check_values(const promc_metric_t *m, const promc_str_t *values, size_t n)
+{
+    if (m->label_count == 0)
+        return promc__err(PROMC_ENOLABELS, "metric '%s' has no label names", m->name);
+    if (n != m->label_count)
+        return promc__err(PROMC_ELABELCOUNT, "metric '%s' takes %zu label values, got %zu", m->name,
+                          m->label_count, n);
+    for (size_t i = 0; i < n; i++)
+        if (!values[i].ptr && values[i].len)
+            return promc__err(PROMC_EINVAL, "label value %zu is NULL", i);
+    return 0;
+}
+
+int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
+{
+    int rc = check_values(m, values, n);
+    if (rc)
+        return rc;
+    uint64_t hash = promc__hash_values(values, n);
+    promc__child_t *c = promc__index_find(&m->index, hash, values, n);
+    if (c) {
+        *out = c;
+        return 0;
+    }
+
+    /* Slow path: look again under the lock, create if still absent. */
+    pthread_mutex_lock(&m->lock);
+    size_t slot = 0;
+    rc = promc__index_reserve(&m->index, hash, values, n, &slot, &c);
+    if (rc) {
+        rc = promc__err(PROMC_ENOMEM, "child table of '%s'", m->name);
+        goto done;
+    }
+    if (c)
+        goto done;
+    c = promc__child_new(m, values, n);
+    if (!c) {
+        rc = promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
+        goto done;
+    }
+    c->hash = hash;
+    /* Numbered under the lock, before publication (the list's release store carries it). */
+    c->seq = atomic_load_explicit(&m->seq, memory_order_relaxed) + 1;
+    atomic_store_explicit(&m->seq, c->seq, memory_order_relaxed);
+    /* Append to the exposition list before publishing in the index. */
+    c->prev = m->tail;
+    if (m->tail)
+        atomic_store_explicit(&m->tail->next, c, memory_order_release);
+    else
+        atomic_store_explicit(&m->head, c, memory_order_release);
+    m->tail = c;
+    promc__index_put(&m->index, slot, c);
+done:
+    pthread_mutex_unlock(&m->lock);
+    if (!rc)
+        *out = c;
+    return rc;
+}
+
+/* Unlinks a child from the exposition list and retires it (under the lock). */
+static void unlink_child(promc_metric_t *m, promc__child_t *c)
+{
+    promc__child_t *next = atomic_load_explicit(&c->next, memory_order_relaxed);
+    if (c->prev)
+        atomic_store_explicit(&c->prev->next, next, memory_order_release);
+    else
+        atomic_store_explicit(&m->head, next, memory_order_release);
+    if (next)
+        next->prev = c->prev;
+    else
+        m->tail = c->prev;
+    c->prev = m->retired;
+    m->retired = c;
+}
+
+int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
+{
+    if (!m)
+        return promc__err(PROMC_EINVAL, "promc_metric_remove: NULL metric");
+    if (m->label_count && n == m->label_count && !values)
+        return promc__err(PROMC_EINVAL, "promc_metric_remove: NULL values");
+    int rc = check_values(m, values, n);
+    if (rc)
+        return rc;
+    uint64_t hash = promc__hash_values(values, n);
+    pthread_mutex_lock(&m->lock);
+    promc__child_t *c = promc__index_take(&m->index, hash, values, n);
+    if (c)
+        unlink_child(m, c);
+    else
+        rc = promc__err(PROMC_ENOENT, "metric '%s' has no child with these label values", m->name);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+void promc_metric_clear(promc_metric_t *m)
+{
+    if (!m || m->label_count == 0)
+        return;
+    pthread_mutex_lock(&m->lock);
+    promc__index_clear(&m->index);
+    while (m->tail)
+        unlink_child(m, m->tail);
+    pthread_mutex_unlock(&m->lock);
+}

@@ -1,0 +1,239 @@
+/* Metrics: the options every type shares (names, help, unit, label names) validated and built as
+ * client_python builds them, the sample names a metric takes in its registry, and its lifetime.
+ * What is particular to a type comes through its ops table (metric_internal.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <promc/registry.h>
+#include "alloc.h"
+#include "child_index.h"
+#include "err.h"
+#include "metric_internal.h"
+#include "names.h"
+
+/* Builds "ns_subsystem_name", drops a counter's _total, appends _unit: _build_full_name. */
+static int build_name(const promc__metric_ops_t *ops, const promc_metric_opts_t *o, char **out)
+{
+    const char *ns = o->ns ? o->ns : "";
+    const char *sub = o->subsystem ? o->subsystem : "";
+    const char *unit = o->unit ? o->unit : "";
+    size_t len = strlen(ns) + strlen(sub) + strlen(o->name) + strlen(unit) + 4;
+    char *full = promc__malloc(len);
+    if (!full)
+        return promc__err(PROMC_ENOMEM, "metric name");
+    full[0] = '\0';
+    if (ns[0]) {
+        strcat(full, ns);
+        strcat(full, "_");
+    }
+    if (sub[0]) {
+        strcat(full, sub);
+        strcat(full, "_");
+    }
+    strcat(full, o->name);
+    size_t fl = strlen(full);
+    if (ops->type == PROMC_COUNTER && fl >= 6 && strcmp(full + fl - 6, "_total") == 0)
+        full[fl -= 6] = '\0';
+    if (unit[0]) {
+        if (!promc__name_has_unit(full, fl, unit)) {
+            strcat(full, "_");
+            strcat(full, unit);
+        }
+        if (ops->unitless) {
+            int rc = promc__err(PROMC_EUNIT, "metric '%.100s': an %s cannot have a unit", full,
+                                ops->type == PROMC_INFO ? "info" : "enum");
+            promc__free(full);
+            return rc;
+        }
+    }
+    *out = full;
+    return 0;
+}
+
+static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t *o)
+{
+    if (!o || !o->name)
+        return promc__err(PROMC_EINVAL, "metric options without a name");
+    if (o->label_count && !o->label_names)
+        return promc__err(PROMC_EINVAL, "label_count without label_names");
+    for (size_t i = 0; i < o->label_count; i++) {
+        const char *l = o->label_names[i];
+        if (!l)
+            return promc__err(PROMC_EINVAL, "label name %zu is NULL", i);
+        int rc = promc__name_check_label(l, strlen(l));
+        if (rc)
+            return rc;
+        if (ops->reserved_label && strcmp(l, ops->reserved_label) == 0)
+            return promc__err(PROMC_ERESERVED, "label name '%s' is reserved for this type", l);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(l, o->label_names[j]) == 0)
+                return promc__err(PROMC_ELABELNAME, "label name '%s' given twice", l);
+    }
+    if (o->unit && o->unit[0]) {
+        int rc = promc__name_check_unit(o->name, o->unit);
+        if (rc)
+            return rc;
+    }
+    return ops->check ? ops->check(o) : 0;
+}
+
+static int cmp_label_index(const void *a, const void *b, void *names)
+{
+    char **n = names;
+    const char *x = n[*(const size_t *)a], *y = n[*(const size_t *)b];
+    return promc__name_cmp(x, strlen(x), y, strlen(y));
+}
+
+size_t promc__metric_label_pos(const promc_metric_t *m, const char *label)
+{
+    size_t pos = 0, ll = strlen(label);
+    while (pos < m->label_count) {
+        const char *name = m->label_names[m->label_order[pos]];
+        if (promc__name_cmp(name, strlen(name), label, ll) >= 0)
+            break;
+        pos++;
+    }
+    return pos;
+}
+
+/* The names the metric's samples use, for the registry's duplicate detection: the name, and the
+ * name with each of the type's suffixes. */
+static int build_entry_names(promc_metric_t *m)
+{
+    const promc__metric_ops_t *ops = m->ops;
+    m->entry.names = promc__calloc(ops->suffix_count, sizeof(char *));
+    if (!m->entry.names)
+        return PROMC_ENOMEM;
+    size_t base = strlen(m->name);
+    for (size_t i = 0; i < ops->suffix_count; i++) {
+        char *n = promc__malloc(base + strlen(ops->suffixes[i]) + 1);
+        if (!n)
+            return PROMC_ENOMEM;
+        memcpy(n, m->name, base);
+        strcpy(n + base, ops->suffixes[i]);
+        m->entry.names[i] = n;
+        m->entry.name_count = i + 1;
+    }
+    return 0;
+}
+
+/* Frees everything of a metric, whole or partly built. */
+static void metric_destroy(promc__entry_t *e)
+{
+    promc_metric_t *m = (promc_metric_t *)e;
+    promc__children_free(m);
+    if (m->ops->teardown)
+        m->ops->teardown(m);
+    for (size_t i = 0; m->label_names && i < m->label_count; i++)
+        promc__free(m->label_names[i]);
+    promc__free(m->label_names);
+    promc__free(m->label_order);
+    promc__free(m->name);
+    promc__free(m->help);
+    promc__free(m->unit);
+    promc__entry_fini(&m->entry);
+    pthread_mutex_destroy(&m->lock);
+    promc__free(m);
+}
+
+int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts_t *o,
+                         promc_metric_t **out)
+{
+    int rc = check_opts(ops, o);
+    if (rc)
+        return rc;
+    if (!out)
+        return promc__err(PROMC_EINVAL, "no output pointer");
+    promc_metric_t *m = promc__calloc(1, sizeof *m);
+    if (!m)
+        return promc__err(PROMC_ENOMEM, "metric");
+    promc__entry_init(&m->entry, PROMC__ENTRY_METRIC, metric_destroy);
+    m->ops = ops;
+    m->type = ops->type;
+    m->child_size = ops->child_size;
+    atomic_init(&m->head, NULL);
+    atomic_init(&m->index.table, NULL);
+    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+        promc__free(m);
+        return promc__err(PROMC_ESYS, "pthread_mutex_init");
+    }
+    rc = build_name(ops, o, &m->name);
+    if (rc)
+        goto fail;
+    rc = promc__name_check_metric("metric name", m->name);
+    if (rc)
+        goto fail;
+    m->help = promc__strdup(o->help ? o->help : "");
+    m->unit = promc__strdup(o->unit ? o->unit : "");
+    if (!m->help || !m->unit)
+        goto fail_nomem;
+    m->label_count = o->label_count;
+    if (o->label_count) {
+        m->label_names = promc__calloc(o->label_count, sizeof(char *));
+        m->label_order = promc__calloc(o->label_count, sizeof(size_t));
+        if (!m->label_names || !m->label_order)
+            goto fail_nomem;
+        for (size_t i = 0; i < o->label_count; i++) {
+            if (!(m->label_names[i] = promc__strdup(o->label_names[i])))
+                goto fail_nomem;
+            m->label_order[i] = i;
+        }
+        qsort_r(m->label_order, m->label_count, sizeof(size_t), cmp_label_index, m->label_names);
+    }
+    m->extra_pos = m->label_count;
+    if (ops->setup) {
+        rc = ops->setup(m, o);
+        if (rc == PROMC_ENOMEM)
+            goto fail_nomem;
+        if (rc)
+            goto fail;
+    }
+    if (build_entry_names(m))
+        goto fail_nomem;
+    m->root = promc__child_new(m, NULL, 0);
+    if (!m->root)
+        goto fail_nomem;
+    if (!o->label_count) {
+        atomic_store_explicit(&m->head, m->root, memory_order_release);
+        m->tail = m->root;
+    }
+    if (!o->no_register) {
+        promc_registry_t *r = o->registry ? o->registry : promc_registry_default();
+        if (!r)
+            goto fail_nomem;
+        rc = promc__registry_add(r, &m->entry);
+        if (rc)
+            goto fail;
+    }
+    promc__err_clear();
+    *out = m;
+    return 0;
+
+fail_nomem:
+    rc = promc__err(PROMC_ENOMEM, "creating metric '%.100s'", o->name);
+fail:
+    metric_destroy(&m->entry);
+    return rc;
+}
+
+void promc_metric_free(promc_metric_t *m)
+{
+    if (!m)
+        return;
+    promc__registry_detach(&m->entry);
+    promc__entry_unref(&m->entry);
+}
+
+const char *promc_metric_name(const promc_metric_t *m)
+{
+    return m ? m->name : NULL;
+}
+
+promc_type_t promc_metric_type(const promc_metric_t *m)
+{
+    return m ? m->type : PROMC_UNTYPED;
+}
+
+size_t promc_metric_label_count(const promc_metric_t *m)
+{
+    return m ? m->label_count : 0;
+}

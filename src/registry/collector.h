@@ -1,0 +1,14 @@
+/* Internal: a custom collector, an entry whose samples come from a callback at scrape time. */
+#ifndef PROMC_REGISTRY_COLLECTOR_H
+#define PROMC_REGISTRY_COLLECTOR_H
+
+#include <promc/registry.h>
+#include "entry.h"
+
+struct promc_collector {
+    promc__entry_t entry; /* first: the registry holds collectors by their header */
+    promc_collect_fn fn;
+    void *ud;
+};
+
+#endif
