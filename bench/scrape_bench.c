@@ -101,15 +101,16 @@ int main(int argc, char **argv)
 
     /* The metrics server exactly as example-001 starts it (one event loop, defaults). */
     promc_http_server_t *srv;
-    rc = promc_http_start(&srv, &(promc_http_opts_t){.address = bind, .port = port});
+    rc = promc_http_server_new(&srv, &(promc_http_opts_t){.address = bind, .port = port});
     if (rc != 0)
-        return fail("promc_http_start", rc);
-    printf("Prometheus metrics available on port: %u /metrics\n", promc_http_port(srv));
+        return fail("promc_http_server_new", rc);
+    printf("Prometheus metrics available on port: %u /metrics\n", promc_http_server_port(srv));
     fflush(stdout);
 
     int sig;
     sigwait(&stop, &sig);
-    (void)promc_http_stop(srv, 1.0);
+    if (promc_http_server_stop(srv, 1.0) == 0)
+        promc_http_server_free(srv);
     promc_counter_free(big);
     return 0;
 }

@@ -126,18 +126,27 @@ static int after_hello(uint64_t seq)
     return u < cfg.fail_rate ? -1 : 0;
 }
 
+/* Answers with a plain-text body.  A failure leaves nothing to do: the server has answered 500
+ * itself (no memory for the body) or sent the response without one of its headers. */
+static void respond(promc_http_request_t *req, int status, const char *body, size_t len)
+{
+    int rc = promc_http_request_respond(req, status, "text/plain; charset=utf-8", body, len);
+    (void)rc;
+}
+
 static void on_hello(void *ud, promc_http_request_t *req)
 {
     (void)ud;
     const char *method = promc_http_request_method(req);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         promc_counter_inc(wrong_requests);
-        (void)promc_http_set_header(req, "Allow", "GET, HEAD");
-        (void)promc_http_respond(req, 405, "text/plain; charset=utf-8", "Method Not Allowed\n", 19);
+        int rc = promc_http_request_set_header(req, "Allow", "GET, HEAD");
+        (void)rc; /* out of memory: the 405 goes out without it */
+        respond(req, 405, "Method Not Allowed\n", 19);
         return;
     }
     promc_counter_inc(hello_requests);
-    (void)promc_http_respond(req, 200, "text/plain; charset=utf-8", "Hello World", 11);
+    respond(req, 200, "Hello World", 11);
 
     /* After the answer, as in the tutorial: the failure does not touch the response. */
     uint64_t seq = atomic_fetch_add_explicit(&hello_seq, 1, memory_order_relaxed);
@@ -155,7 +164,7 @@ static void on_other(void *ud, promc_http_request_t *req)
     promc_counter_inc(wrong_requests);
     if (cfg.log_level >= LOG_DEBUG) /* before answering, while the path is sure to be valid */
         logf_(LOG_DEBUG, "%s %s 404", promc_http_request_method(req), promc_http_request_path(req));
-    (void)promc_http_respond(req, 404, "text/plain; charset=utf-8", "Not Found\n", 10);
+    respond(req, 404, "Not Found\n", 10);
 }
 
 /* ---- command line -------------------------------------------------------------------------- */
@@ -464,11 +473,11 @@ int main(int argc, char **argv)
     }
 
     promc_http_server_t *metrics = NULL, *hello = NULL;
-    rc = promc_http_start(&metrics, &(promc_http_opts_t){
-                                        .address = cfg.bind,
-                                        .port = cfg.metrics_port,
-                                        .start_unready = true,
-                                    });
+    rc = promc_http_server_new(&metrics, &(promc_http_opts_t){
+                                             .address = cfg.bind,
+                                             .port = cfg.metrics_port,
+                                             .start_unready = true,
+                                         });
     if (rc != 0) {
         fprintf(stderr, PROG ": cannot serve metrics on %s port %u: %s (%s)\n", cfg.bind,
                 cfg.metrics_port, promc_strerror(rc), promc_last_error());
@@ -478,33 +487,34 @@ int main(int argc, char **argv)
         {.path = "/hello", .fn = on_hello},
         {.path = NULL, .fn = on_other},
     };
-    rc = promc_http_start(&hello, &(promc_http_opts_t){
-                                      .address = cfg.bind,
-                                      .port = cfg.port,
-                                      .no_builtin = true,
-                                      .routes = routes,
-                                      .route_count = 2,
-                                      .threads = cfg.threads,
-                                      .sched_batch = cfg.sched_batch,
-                                  });
+    rc = promc_http_server_new(&hello, &(promc_http_opts_t){
+                                           .address = cfg.bind,
+                                           .port = cfg.port,
+                                           .no_builtin = true,
+                                           .routes = routes,
+                                           .route_count = 2,
+                                           .threads = cfg.threads,
+                                           .sched_batch = cfg.sched_batch,
+                                       });
     if (rc != 0) {
         char detail[256];
         snprintf(detail, sizeof detail, "%s", promc_last_error());
-        (void)promc_http_stop(metrics, 0);
+        promc_http_server_free(metrics);
         fprintf(stderr, PROG ": cannot serve /hello on %s port %u: %s (%s)\n", cfg.bind, cfg.port,
                 promc_strerror(rc), detail);
         return 1;
     }
 
-    printf("Prometheus metrics available on port: %u /metrics\n", promc_http_port(metrics));
-    printf("HTTP server available on port %u\n", promc_http_port(hello));
+    printf("Prometheus metrics available on port: %u /metrics\n", promc_http_server_port(metrics));
+    printf("HTTP server available on port %u\n", promc_http_server_port(hello));
     fflush(stdout);
     logf_(LOG_INFO,
           "serving /hello on %s:%u with %u threads (%s scheduling), /metrics on %s:%u; "
           "fail rate %g",
-          cfg.bind, promc_http_port(hello), cfg.threads, cfg.sched_batch ? "batch" : "normal",
-          cfg.bind, promc_http_port(metrics), cfg.fail_rate);
-    promc_http_set_ready(metrics, true);
+          cfg.bind, promc_http_server_port(hello), cfg.threads,
+          cfg.sched_batch ? "batch" : "normal", cfg.bind, promc_http_server_port(metrics),
+          cfg.fail_rate);
+    promc_http_server_set_ready(metrics, true);
 
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
@@ -512,7 +522,7 @@ int main(int argc, char **argv)
 
     /* /readyz turns 503 at once; both ports keep serving for the shutdown delay; then /hello
      * drains first, and /metrics gets what time is left. */
-    promc_http_set_ready(metrics, false);
+    promc_http_server_set_ready(metrics, false);
     if (cfg.shutdown_delay > 0) {
         logf_(LOG_INFO, "%s: not ready; serving for %g s more, then draining for up to %g s",
               sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.shutdown_delay, cfg.drain_seconds);
@@ -522,9 +532,12 @@ int main(int argc, char **argv)
               cfg.drain_seconds);
     }
     double t0 = now_seconds();
-    (void)promc_http_stop(hello, cfg.drain_seconds);
+    /* Stopping fails only from a server's own thread, which this is not. */
+    if (promc_http_server_stop(hello, cfg.drain_seconds) == 0)
+        promc_http_server_free(hello);
     double left = cfg.drain_seconds - (now_seconds() - t0);
-    (void)promc_http_stop(metrics, left > 0 ? left : 0);
+    if (promc_http_server_stop(metrics, left > 0 ? left : 0) == 0)
+        promc_http_server_free(metrics);
 
     uint64_t unlogged = atomic_load(&failures_unlogged);
     if (unlogged)

@@ -153,8 +153,8 @@ static void scrape_done(promc_http_request_t *r, int status);
 /* The headers a successful scrape adds to the common ones.  Returns nonzero when out of memory. */
 static int scrape_headers(promc_http_request_t *r, bool gzip)
 {
-    return (gzip && promc_http_set_header(r, "Content-Encoding", "gzip") != 0) ||
-           promc_http_set_header(r, "Vary", "Accept-Encoding") != 0;
+    return (gzip && promc_http_request_set_header(r, "Content-Encoding", "gzip") != 0) ||
+           promc_http_request_set_header(r, "Vary", "Accept-Encoding") != 0;
 }
 
 /* Past STREAM_AFTER: sends the status and headers, then what is held as the first chunk. */
@@ -268,7 +268,7 @@ static void respond_text(promc_http_request_t *r, int status, const char *text)
 {
     struct evbuffer *b = promc__http_body(r);
     evbuffer_drain(b, evbuffer_get_length(b));
-    (void)promc_http_respond(r, status, "text/plain; charset=utf-8", text, strlen(text));
+    (void)promc__http_respond(r, status, "text/plain; charset=utf-8", text, strlen(text));
 }
 
 /* Ends a scrape just before its response goes out: it leaves the in-flight count and its status
@@ -363,35 +363,62 @@ static void serve_metrics(promc_http_request_t *r)
     write_scrape(r); /* ends with scrape_done() */
 }
 
-/* ---- dispatch ------------------------------------------------------------------------------ */
+/* ---- the routes ---------------------------------------------------------------------------- */
 
-bool promc__http_builtin(promc_http_request_t *r)
+/* Every built-in endpoint answers GET and HEAD only. */
+static bool method_allowed(promc_http_request_t *r)
 {
-    const char *p = r->path;
-    bool metrics = strcmp(p, "/metrics") == 0;
-    bool index = strcmp(p, "/") == 0;
-    bool healthz = strcmp(p, "/healthz") == 0;
-    bool readyz = strcmp(p, "/readyz") == 0;
-    if (!metrics && !index && !healthz && !readyz)
-        return false;
-    if (!promc__http_is_get_or_head(r)) {
-        (void)promc_http_set_header(r, "Allow", "GET, HEAD");
-        respond_text(r, 405, "405 method not allowed\n");
+    if (promc__http_is_get_or_head(r))
         return true;
-    }
-    if (metrics) {
+    (void)promc__http_set_header(r, "Allow", "GET, HEAD");
+    respond_text(r, 405, "405 method not allowed\n");
+    return false;
+}
+
+static void route_metrics(void *ud, promc_http_request_t *r)
+{
+    (void)ud;
+    if (method_allowed(r))
         serve_metrics(r);
-    } else if (index) {
-        (void)promc_http_respond(r, 200, "text/html; charset=utf-8", INDEX_HTML,
-                                 sizeof INDEX_HTML - 1);
-    } else if (healthz) {
+}
+
+static void route_index(void *ud, promc_http_request_t *r)
+{
+    (void)ud;
+    if (method_allowed(r))
+        (void)promc__http_respond(r, 200, "text/html; charset=utf-8", INDEX_HTML,
+                                  sizeof INDEX_HTML - 1);
+}
+
+static void route_healthz(void *ud, promc_http_request_t *r)
+{
+    (void)ud;
+    if (method_allowed(r))
         respond_text(r, 200, "ok\n");
-    } else if (atomic_load(&r->srv->stopping)) {
+}
+
+static void route_readyz(void *ud, promc_http_request_t *r)
+{
+    (void)ud;
+    if (!method_allowed(r))
+        return;
+    if (atomic_load(&r->srv->stopping))
         respond_text(r, 503, "stopping\n");
-    } else if (atomic_load(&r->srv->ready)) {
+    else if (atomic_load(&r->srv->ready))
         respond_text(r, 200, "ready\n");
-    } else {
+    else
         respond_text(r, 503, "not ready\n");
-    }
-    return true;
+}
+
+static const promc_http_route_t builtin_routes[] = {
+    {"/metrics", route_metrics, NULL},
+    {"/", route_index, NULL},
+    {"/healthz", route_healthz, NULL},
+    {"/readyz", route_readyz, NULL},
+};
+
+const promc_http_route_t *promc__http_builtin_routes(size_t *n)
+{
+    *n = sizeof builtin_routes / sizeof builtin_routes[0];
+    return builtin_routes;
 }

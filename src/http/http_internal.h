@@ -1,5 +1,10 @@
-/* Internal to src/http: the server's state shared by server.c (threads, sockets, connections,
- * the request API) and endpoints.c (/metrics, /, /healthz, /readyz and the promhttp_* metrics).
+/* Internal to src/http: the server's state, shared by its files:
+ *   listen.c     listening sockets and the listener's pauses
+ *   conn.c       connection accounting
+ *   response.c   responses, streaming, and the request API
+ *   route.c      the route table and the dispatch of requests
+ *   lifecycle.c  threads, event loops, start and stop
+ *   endpoints.c  the built-in endpoints, ordinary routes of the table, and the promhttp_* metrics
  * libevent types stay in this directory. */
 #ifndef PROMC_HTTP_INTERNAL_H
 #define PROMC_HTTP_INTERNAL_H
@@ -8,13 +13,61 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
+#include <time.h>
 #include <promc/http.h>
 #include <promc/metric.h>
 
 struct evhttp_request;
+struct evhttp_connection;
 struct evbuffer;
+struct evbuffer_cb_entry;
+struct bufferevent;
+struct event;
+struct event_base;
+struct evhttp;
+struct evhttp_bound_socket;
+struct evconnlistener;
 
 typedef struct promc__http_worker promc__http_worker_t;
+
+#define PROMC__HTTP_FLUSH_BATCH 64 /* responses completed per loop iteration in one callback */
+
+/* One accepted connection, as the worker accounts for it (conn.c). */
+typedef struct promc__http_conn {
+    struct bufferevent *bev;
+    struct evhttp_connection *evcon; /* NULL until the post-accept callback resolved it */
+    struct evbuffer_cb_entry *in_cb; /* on_input_change on the input buffer, or NULL */
+    bool input_capped;               /* the read high-watermark is set */
+    struct promc__http_conn *prev, *next;
+    promc__http_worker_t *w;
+} promc__http_conn_t;
+
+/* One thread: an event loop, its listening socket, its connections. */
+struct promc__http_worker {
+    promc_http_server_t *srv;
+    pthread_t thread;
+    bool started;
+    int listen_fd; /* owned by `bound` once it is set */
+    struct event_base *base;
+    struct evhttp *http;
+    struct evhttp_bound_socket *bound;
+    struct evconnlistener *listener;
+    int wake[2];
+    struct event *wake_ev;
+    struct event *post_accept_ev;
+    struct event *drain_ev;
+    struct event *resume_ev;
+    struct event *flush_ev;
+    struct bufferevent *written[PROMC__HTTP_FLUSH_BATCH]; /* responses written, evhttp not told */
+    unsigned nwritten;
+    promc__http_conn_t *pending; /* accepted, connection not yet resolved */
+    promc__http_conn_t *live;    /* resolved, with our close callback */
+    unsigned nconns;             /* pending + live */
+    bool paused_cap, paused_err, draining, tearing_down, listening;
+    time_t date_sec; /* the second `date` shows */
+    char date[64];   /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
+};
 
 /* The promhttp_* metrics of one registry, shared by every server that serves it. */
 typedef struct promc__http_shared {
@@ -56,6 +109,7 @@ struct promc_http_server {
     atomic_bool stopping;
     _Atomic int64_t drain_deadline_ns; /* CLOCK_MONOTONIC; valid once stopping is set */
     atomic_uint scrapes;               /* /metrics responses being written */
+    bool stopped;                      /* promc_http_server_stop() has joined the threads */
 };
 
 struct promc_http_request {
@@ -68,11 +122,77 @@ struct promc_http_request {
     bool answered;
 };
 
+static inline struct timeval promc__http_tv_of_seconds(double s)
+{
+    struct timeval tv;
+    if (!(s > 0))
+        s = 0;
+    if (s > 1e9)
+        s = 1e9;
+    tv.tv_sec = (time_t)s;
+    tv.tv_usec = (suseconds_t)((s - (double)tv.tv_sec) * 1e6);
+    return tv;
+}
+
+static inline struct timeval promc__http_tv_of_ms(long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return tv;
+}
+
+/* ---- listen.c -----------------------------------------------------------------------------------
+ */
+
+/* Binds one listening socket per worker on address:port and sets srv->port.  Returns 0,
+ * PROMC_EADDR, PROMC_EADDRINUSE or PROMC_ESYS. */
+int promc__http_bind_all(promc_http_server_t *srv, const char *address, unsigned port);
+
+/* Enables or disables the worker's listener as its state asks (cap, drain, backoff). */
+void promc__http_update_listener(promc__http_worker_t *w);
+
+/* The worker whose loop runs on this thread (set by its thread). */
+extern _Thread_local promc__http_worker_t *promc__http_current_worker;
+
+/* libevent callbacks: accept() failed; the backoff after it ended. */
+void promc__http_on_accept_error(struct evconnlistener *lev, void *arg);
+void promc__http_on_resume(int fd, short what, void *arg);
+
+/* ---- conn.c -------------------------------------------------------------------------------------
+ */
+
+/* evhttp's hook for a new connection's bufferevent, and the callback that resolves the
+ * connections accepted since (see conn.c). */
+struct bufferevent *promc__http_on_new_bev(struct event_base *base, void *arg);
+void promc__http_on_post_accept(int fd, short what, void *arg);
+void promc__http_resolve_pending(promc__http_worker_t *w);
+
+/* Closes every connection that is not sending a response. */
+void promc__http_close_idle(promc__http_worker_t *w);
+
+/* Drops the records of connections evhttp has freed (at teardown). */
+void promc__http_forget_conns(promc__http_worker_t *w);
+
+/* ---- response.c ---------------------------------------------------------------------------------
+ */
+
 /* Sends the response whose body is already in the request's output buffer: status, Date,
  * Content-Type (may be NULL), "Connection: close" while stopping; for HEAD the body is dropped
  * and Content-Length still tells its size.  Marks the request answered.  Returns 0, or
  * PROMC_ENOMEM when a header could not be added (the response went out without it). */
 int promc__http_send(promc_http_request_t *r, int status, const char *content_type);
+
+/* Tells evhttp about the responses written at once (see response.c), from the flush event. */
+void promc__http_flush_written(promc__http_worker_t *w);
+void promc__http_on_flush(int fd, short what, void *arg);
+
+/* promc_http_request_set_header() and promc_http_request_respond(), for the built-in endpoints,
+ * which have nothing to do when either fails (the response went out as well as it could). */
+int promc__http_set_header(promc_http_request_t *req, const char *name, const char *value);
+int promc__http_respond(promc_http_request_t *req, int status, const char *content_type,
+                        const void *body, size_t len);
+
+/* Answers with a plain-text body. */
+void promc__http_answer_plain(promc_http_request_t *r, int status, const char *text);
 
 /* Streaming, for a response too large to hold whole: promc__http_stream_start() sends the status
  * and headers (as promc__http_send() does, with Transfer-Encoding: chunked) and marks the request
@@ -93,8 +213,24 @@ struct evbuffer *promc__http_body(promc_http_request_t *r);
 bool promc__http_is_head(const promc_http_request_t *r);
 bool promc__http_is_get_or_head(const promc_http_request_t *r);
 
-/* endpoints.c: answers the built-in paths; false when the path is not one of them. */
-bool promc__http_builtin(promc_http_request_t *r);
+/* ---- route.c ----------------------------------------------------------------------------------
+ */
+
+/* Fills the route table: the application's routes (checked: a handler each, paths starting with
+ * '/', none twice), then `extra` (an application route for the same path wins), the fallback
+ * (path NULL) kept apart.  Returns 0, PROMC_EINVAL or PROMC_ENOMEM. */
+int promc__http_routes_init(promc_http_server_t *srv, const promc_http_route_t *routes, size_t n,
+                            const promc_http_route_t *extra, size_t n_extra);
+
+/* evhttp's callback for every request: the route whose path is the request's, else the fallback,
+ * else 404; 500 when the handler did not answer. */
+void promc__http_on_request(struct evhttp_request *ev, void *arg);
+
+/* ---- endpoints.c -------------------------------------------------------------------------------
+ */
+
+/* endpoints.c: the built-in endpoints as routes (/metrics, /, /healthz, /readyz). */
+const promc_http_route_t *promc__http_builtin_routes(size_t *n);
 
 /* endpoints.c: the promhttp_* metrics of a registry, created on first use and registered there;
  * released by the last server that serves it.  Returns 0, PROMC_EDUPLICATE or PROMC_ENOMEM. */

@@ -54,7 +54,7 @@ mkdir -p "$work/proj"
 cat >"$work/proj/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.16)
 project(consumer C)
-find_package(promc 0.1 REQUIRED)
+find_package(promc 0.2 REQUIRED)
 add_executable(tutorial "$example")
 target_link_libraries(tutorial PRIVATE promc::promc)
 add_executable(tutorial_static "$example")

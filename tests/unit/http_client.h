@@ -4,6 +4,8 @@
 #ifndef PROMC_TEST_HTTP_CLIENT_H
 #define PROMC_TEST_HTTP_CLIENT_H
 
+#include <promc/http.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -345,6 +347,16 @@ static inline char *hc_gunzip(const char *data, size_t len, size_t *out_len)
     out[n] = '\0';
     *out_len = n;
     return out;
+}
+
+/* Stops a server and frees it: the test's usual end of a server.  Returns the stop's code (and
+ * frees only after a successful stop). */
+static inline int hc_close_server(promc_http_server_t *s, double drain_seconds)
+{
+    int rc = promc_http_server_stop(s, drain_seconds);
+    if (rc == 0)
+        promc_http_server_free(s);
+    return rc;
 }
 
 #endif

@@ -65,10 +65,10 @@ static void fixture_destroy(fixture_t *f)
 static promc_http_server_t *start_on(const promc_http_opts_t *o)
 {
     promc_http_server_t *s = NULL;
-    int rc = promc_http_start(&s, o);
+    int rc = promc_http_server_new(&s, o);
     CHECK_RC(rc, 0);
     if (rc == 0)
-        CHECK(promc_http_port(s) > 0);
+        CHECK(promc_http_server_port(s) > 0);
     return rc == 0 ? s : NULL;
 }
 
@@ -82,7 +82,7 @@ static void test_metrics_endpoint(void)
         start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg, .threads = 2});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
 
     CHECK_RC(hc_get(port, "/metrics", "", &r), 0);
@@ -145,7 +145,7 @@ static void test_metrics_endpoint(void)
     CHECK_STR(r.body, "# HELP test_g A test gauge.\n# TYPE test_g gauge\ntest_g 7.0\n");
     hc_response_free(&r);
 
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -156,7 +156,7 @@ static void test_head_and_methods(void)
     promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
 
     /* HEAD: the GET's headers and length, no body: the next response on the same connection
@@ -218,7 +218,7 @@ static void test_head_and_methods(void)
     }
     close(fd);
 
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -230,7 +230,7 @@ static void test_health_and_ready(void)
         start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg, .start_unready = true});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
     CHECK_RC(hc_get(port, "/healthz", "", &r), 0);
     CHECK(r.status == 200);
@@ -238,15 +238,15 @@ static void test_health_and_ready(void)
     CHECK_RC(hc_get(port, "/readyz", "", &r), 0);
     CHECK(r.status == 503);
     hc_response_free(&r);
-    promc_http_set_ready(s, true);
+    promc_http_server_set_ready(s, true);
     CHECK_RC(hc_get(port, "/readyz", "", &r), 0);
     CHECK(r.status == 200);
     hc_response_free(&r);
-    promc_http_set_ready(s, false);
+    promc_http_server_set_ready(s, false);
     CHECK_RC(hc_get(port, "/readyz", "", &r), 0);
     CHECK(r.status == 503);
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 
     /* Ready from the start by default. */
@@ -254,10 +254,10 @@ static void test_health_and_ready(void)
     s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (!s)
         return;
-    CHECK_RC(hc_get(promc_http_port(s), "/readyz", "", &r), 0);
+    CHECK_RC(hc_get(promc_http_server_port(s), "/readyz", "", &r), 0);
     CHECK(r.status == 200);
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -298,7 +298,7 @@ static void test_max_in_flight(void)
         .address = LOCAL, .registry = f.reg, .threads = THREADS, .max_in_flight = 1});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
 
     /* The first scrape enters the collector and stays there. */
     int first = hc_connect(port);
@@ -369,7 +369,7 @@ static void test_max_in_flight(void)
         fprintf(stderr, "wanted %s in:\n%s\n", want, r.body);
     hc_response_free(&r);
 
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     promc_collector_free(c);
     fixture_destroy(&f);
 }
@@ -400,7 +400,7 @@ static void test_scrape_timeout_and_errors(void)
     promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
 
     CHECK_RC(hc_get(port, "/metrics", "X-Prometheus-Scrape-Timeout-Seconds: 0.05\r\n", &r), 0);
@@ -434,7 +434,7 @@ static void test_scrape_timeout_and_errors(void)
     CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"500\"} 1.0\n"));
     hc_response_free(&r);
 
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     promc_collector_free(slow);
     fixture_destroy(&f);
 }
@@ -447,7 +447,7 @@ static void test_request_size_cap(void)
         &(promc_http_opts_t){.address = LOCAL, .registry = f.reg, .max_request_bytes = 1024});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
     char big[4096];
     memset(big, 'a', sizeof big);
@@ -479,7 +479,7 @@ static void test_request_size_cap(void)
     CHECK_RC(hc_get(port, "/healthz", "X-Small: yes\r\n", &r), 0);
     CHECK(r.status == 200);
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -491,7 +491,7 @@ static void test_connection_cap(void)
         .address = LOCAL, .registry = f.reg, .threads = 1, .max_connections = 2});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
     int a = hc_connect(port), b = hc_connect(port);
     CHECK(a >= 0 && b >= 0);
@@ -514,7 +514,7 @@ static void test_connection_cap(void)
     hc_response_free(&r);
     close(b);
     close(c);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -541,12 +541,12 @@ static void echo_handler(void *ud, promc_http_request_t *req)
     const char *h = promc_http_request_header(req, "x-test");
     snprintf(body, sizeof body, "%s %s q=%s h=%s", promc_http_request_method(req),
              promc_http_request_path(req), q ? q : "(none)", h ? h : "(none)");
-    HANDLER_EXPECT(promc_http_set_header(req, "X-Reply", "yes") == 0);
-    HANDLER_EXPECT(promc_http_set_header(req, "X-Bad", "a\r\nInjected: 1") == PROMC_EINVAL);
-    HANDLER_EXPECT(promc_http_respond(req, 999, NULL, NULL, 0) == PROMC_EINVAL);
-    HANDLER_EXPECT(promc_http_respond(req, 201, "text/plain", body, strlen(body)) == 0);
-    HANDLER_EXPECT(promc_http_respond(req, 200, NULL, "again", 5) == PROMC_ESTATE);
-    HANDLER_EXPECT(promc_http_set_header(req, "X-Late", "no") == PROMC_ESTATE);
+    HANDLER_EXPECT(promc_http_request_set_header(req, "X-Reply", "yes") == 0);
+    HANDLER_EXPECT(promc_http_request_set_header(req, "X-Bad", "a\r\nInjected: 1") == PROMC_EINVAL);
+    HANDLER_EXPECT(promc_http_request_respond(req, 999, NULL, NULL, 0) == PROMC_EINVAL);
+    HANDLER_EXPECT(promc_http_request_respond(req, 201, "text/plain", body, strlen(body)) == 0);
+    HANDLER_EXPECT(promc_http_request_respond(req, 200, NULL, "again", 5) == PROMC_ESTATE);
+    HANDLER_EXPECT(promc_http_request_set_header(req, "X-Late", "no") == PROMC_ESTATE);
 }
 
 static void silent_handler(void *ud, promc_http_request_t *req)
@@ -559,7 +559,8 @@ static void fallback_handler(void *ud, promc_http_request_t *req)
 {
     (void)ud;
     atomic_fetch_add(&hits_fallback, 1);
-    (void)promc_http_respond(req, 418, "text/plain", "teapot\n", 7);
+    int rc = promc_http_request_respond(req, 418, "text/plain", "teapot\n", 7);
+    (void)rc; /* the test checks the answer the client gets */
 }
 
 static void test_routes(void)
@@ -574,7 +575,7 @@ static void test_routes(void)
         .address = LOCAL, .no_builtin = true, .routes = routes, .route_count = 3, .threads = 2});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
     CHECK_RC(hc_get(port, "/echo?x=1&y=%20", "X-Test: hello\r\n", &r), 0);
     CHECK(r.status == 201);
@@ -604,7 +605,7 @@ static void test_routes(void)
     CHECK(atomic_load(&hits_echo) == 3);
     CHECK(atomic_load(&handler_errors) == 0);
     CHECK(atomic_load(&hits_fallback) == 2);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
 
     char *text = NULL;
     size_t len = 0;
@@ -617,11 +618,127 @@ static void test_routes(void)
         .address = LOCAL, .no_builtin = true, .routes = routes, .route_count = 1});
     if (!s)
         return;
-    CHECK_RC(hc_get(promc_http_port(s), "/other", "", &r), 0);
+    CHECK_RC(hc_get(promc_http_server_port(s), "/other", "", &r), 0);
     CHECK(r.status == 404);
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(s, 0), 0);
+    CHECK_RC(hc_close_server(s, 0), 0);
 }
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+/* Whether nothing listens on the port any more. */
+static bool port_closed(unsigned port)
+{
+    int fd = hc_connect(port);
+    if (fd < 0)
+        return true;
+    close(fd);
+    return false;
+}
+
+static _Atomic(promc_http_server_t *) self_server;
+static atomic_int self_stop_rc = 1;
+
+/* A handler that tries to stop and free its own server: refused, and the server serves on. */
+static void self_stop_handler(void *ud, promc_http_request_t *req)
+{
+    (void)ud;
+    promc_http_server_t *s = atomic_load(&self_server);
+    atomic_store(&self_stop_rc, promc_http_server_stop(s, 0));
+    promc_http_server_free(s); /* a no-op on the server's own thread */
+    int rc = promc_http_request_respond(req, 200, "text/plain", "still here", 10);
+    (void)rc;
+}
+
+static void teapot_metrics(void *ud, promc_http_request_t *req)
+{
+    (void)ud;
+    int rc = promc_http_request_respond(req, 418, "text/plain", "mine\n", 5);
+    (void)rc;
+}
+
+static void test_lifecycle(void)
+{
+    fixture_t f;
+    fixture_init(&f);
+    /* An application route for a built-in path wins; the other built-ins stay. */
+    const promc_http_route_t routes[] = {{.path = "/metrics", .fn = teapot_metrics},
+                                         {.path = "/self", .fn = self_stop_handler}};
+    promc_http_server_t *s = start_on(&(promc_http_opts_t){
+        .address = LOCAL, .registry = f.reg, .routes = routes, .route_count = 2});
+    if (!s)
+        return;
+    atomic_store(&self_server, s);
+    unsigned port = promc_http_server_port(s);
+    hc_response_t r;
+    CHECK_RC(hc_get(port, "/metrics", "", &r), 0);
+    CHECK(r.status == 418);
+    hc_response_free(&r);
+    CHECK_RC(hc_get(port, "/healthz", "", &r), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    CHECK_RC(hc_get(port, "/self", "", &r), 0);
+    CHECK(r.status == 200);
+    CHECK_STR(r.body, "still here");
+    hc_response_free(&r);
+    CHECK_RC(atomic_load(&self_stop_rc), PROMC_ESTATE);
+    CHECK_RC(hc_get(port, "/healthz", "", &r), 0); /* the handler's free did nothing */
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    /* Stop, stop again, then free. */
+    CHECK_RC(promc_http_server_stop(s, 1), 0);
+    CHECK(port_closed(port));
+    CHECK_RC(promc_http_server_stop(s, 1), 0);
+    promc_http_server_free(s);
+
+    /* Free alone stops a running server. */
+    s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
+    if (!s)
+        return;
+    port = promc_http_server_port(s);
+    CHECK_RC(hc_get(port, "/readyz", "", &r), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    promc_http_server_free(s);
+    CHECK(port_closed(port));
+    fixture_destroy(&f);
+}
+
+/* The names of 0.1 stay for one minor release and behave as the new ones. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+static void old_names_handler(void *ud, promc_http_request_t *req)
+{
+    (void)ud;
+    int rc = promc_http_set_header(req, "X-Old", "yes");
+    rc = rc ? rc : promc_http_respond(req, 202, "text/plain", "old", 3);
+    (void)rc;
+}
+
+static void test_deprecated_names(void)
+{
+    const promc_http_route_t routes[] = {{.path = "/old", .fn = old_names_handler}};
+    promc_http_server_t *s = NULL;
+    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL,
+                                                       .no_builtin = true,
+                                                       .start_unready = true,
+                                                       .routes = routes,
+                                                       .route_count = 1}),
+             0);
+    if (!s)
+        return;
+    promc_http_set_ready(s, true);
+    unsigned port = promc_http_port(s);
+    CHECK(port == promc_http_server_port(s));
+    hc_response_t r;
+    CHECK_RC(hc_get(port, "/old", "", &r), 0);
+    CHECK(r.status == 202);
+    CHECK(header_is(&r, "X-Old", "yes"));
+    hc_response_free(&r);
+    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK(port_closed(port));
+}
+#pragma GCC diagnostic pop
 
 /* ---- start errors, sharing, IPv6 ---------------------------------------------------------- */
 
@@ -646,14 +763,14 @@ static void test_start_errors(void)
     int taken = listening_socket(&port);
     CHECK(taken >= 0);
     for (unsigned threads = 1; threads <= 3; threads += 2) {
-        CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL,
-                                                           .port = port,
-                                                           .registry = f.reg,
-                                                           .threads = threads}),
+        CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = LOCAL,
+                                                                .port = port,
+                                                                .registry = f.reg,
+                                                                .threads = threads}),
                  PROMC_EADDRINUSE);
         CHECK(s == NULL);
         /* The same port on "0.0.0.0" is taken too. */
-        CHECK_RC(promc_http_start(
+        CHECK_RC(promc_http_server_new(
                      &s, &(promc_http_opts_t){.port = port, .registry = f.reg, .threads = threads}),
                  PROMC_EADDRINUSE);
     }
@@ -664,60 +781,66 @@ static void test_start_errors(void)
         start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg, .threads = 2});
     if (first) {
         promc_http_server_t *second = NULL;
-        CHECK_RC(promc_http_start(&second, &(promc_http_opts_t){.address = LOCAL,
-                                                                .port = promc_http_port(first),
-                                                                .registry = f.reg,
-                                                                .threads = 2}),
+        CHECK_RC(promc_http_server_new(&second,
+                                       &(promc_http_opts_t){.address = LOCAL,
+                                                            .port = promc_http_server_port(first),
+                                                            .registry = f.reg,
+                                                            .threads = 2}),
                  PROMC_EADDRINUSE);
-        CHECK_RC(promc_http_start(&second, &(promc_http_opts_t){.address = LOCAL,
-                                                                .port = promc_http_port(first),
-                                                                .registry = f.reg}),
+        CHECK_RC(promc_http_server_new(&second,
+                                       &(promc_http_opts_t){.address = LOCAL,
+                                                            .port = promc_http_server_port(first),
+                                                            .registry = f.reg}),
                  PROMC_EADDRINUSE);
         CHECK(second == NULL);
-        CHECK_RC(promc_http_stop(first, 0), 0);
+        CHECK_RC(hc_close_server(first, 0), 0);
     }
 
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "300.1.2.3", .registry = f.reg}),
-             PROMC_EADDR);
-    CHECK_RC(promc_http_start(
+    CHECK_RC(
+        promc_http_server_new(&s, &(promc_http_opts_t){.address = "300.1.2.3", .registry = f.reg}),
+        PROMC_EADDR);
+    CHECK_RC(promc_http_server_new(
                  &s, &(promc_http_opts_t){.address = "no-such-host.invalid", .registry = f.reg}),
              PROMC_EADDR);
     /* Host names are never resolved, not even "localhost" (a static binary could not): the
      * error says so. */
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "localhost", .registry = f.reg}),
-             PROMC_EADDR);
+    CHECK_RC(
+        promc_http_server_new(&s, &(promc_http_opts_t){.address = "localhost", .registry = f.reg}),
+        PROMC_EADDR);
     CHECK(contains(promc_last_error(), "'localhost' is not a numeric IPv4 or IPv6 address"));
-    CHECK_RC(promc_http_start(
+    CHECK_RC(promc_http_server_new(
                  &s, &(promc_http_opts_t){.address = "localhost", .registry = f.reg, .threads = 2}),
              PROMC_EADDR);
     /* 192.0.2.1 (TEST-NET-1) is no address of this machine. */
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "192.0.2.1", .registry = f.reg}),
-             PROMC_EADDR);
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.port = 65536, .registry = f.reg}),
+    CHECK_RC(
+        promc_http_server_new(&s, &(promc_http_opts_t){.address = "192.0.2.1", .registry = f.reg}),
+        PROMC_EADDR);
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.port = 65536, .registry = f.reg}),
              PROMC_EINVAL);
-    CHECK_RC(promc_http_start(&s, NULL), PROMC_EINVAL);
-    CHECK_RC(promc_http_start(NULL, &(promc_http_opts_t){.registry = f.reg}), PROMC_EINVAL);
+    CHECK_RC(promc_http_server_new(&s, NULL), PROMC_EINVAL);
+    CHECK_RC(promc_http_server_new(NULL, &(promc_http_opts_t){.registry = f.reg}), PROMC_EINVAL);
     const promc_http_route_t dup[] = {{.path = "/a", .fn = silent_handler},
                                       {.path = "/a", .fn = silent_handler}};
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL,
-                                                       .registry = f.reg,
-                                                       .routes = dup,
-                                                       .route_count = 2}),
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = LOCAL,
+                                                            .registry = f.reg,
+                                                            .routes = dup,
+                                                            .route_count = 2}),
              PROMC_EINVAL);
     const promc_http_route_t nofn[] = {{.path = "/a"}};
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL,
-                                                       .registry = f.reg,
-                                                       .routes = nofn,
-                                                       .route_count = 1}),
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = LOCAL,
+                                                            .registry = f.reg,
+                                                            .routes = nofn,
+                                                            .route_count = 1}),
              PROMC_EINVAL);
     const promc_http_route_t relative[] = {{.path = "a", .fn = silent_handler}};
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL,
-                                                       .registry = f.reg,
-                                                       .routes = relative,
-                                                       .route_count = 1}),
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = LOCAL,
+                                                            .registry = f.reg,
+                                                            .routes = relative,
+                                                            .route_count = 1}),
              PROMC_EINVAL);
     CHECK(s == NULL);
-    CHECK_RC(promc_http_stop(NULL, 1), 0);
+    CHECK_RC(promc_http_server_stop(NULL, 1), 0);
+    promc_http_server_free(NULL);
 
     /* Someone else's promhttp_ metric: EDUPLICATE, nothing registered by us. */
     promc_gauge_t *squat;
@@ -728,7 +851,7 @@ static void test_start_errors(void)
                                  .registry = f.reg,
                              }),
              0);
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = LOCAL, .registry = f.reg}),
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = LOCAL, .registry = f.reg}),
              PROMC_EDUPLICATE);
     char *text = NULL;
     size_t len;
@@ -748,9 +871,9 @@ static void test_shared_metrics(void)
     if (!a || !b)
         return;
     hc_response_t r;
-    CHECK_RC(hc_get(promc_http_port(a), "/metrics", "", &r), 0);
+    CHECK_RC(hc_get(promc_http_server_port(a), "/metrics", "", &r), 0);
     hc_response_free(&r);
-    CHECK_RC(hc_get(promc_http_port(b), "/metrics", "", &r), 0);
+    CHECK_RC(hc_get(promc_http_server_port(b), "/metrics", "", &r), 0);
     /* One set of metrics, counting both servers' scrapes. */
     CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"200\"} 1.0\n"));
     hc_response_free(&r);
@@ -759,7 +882,7 @@ static void test_shared_metrics(void)
     int late = 0;
     for (int i = 0; i < 200; i++) {
         promc_http_server_t *on = i % 2 ? a : b;
-        CHECK_RC(hc_get(promc_http_port(on),
+        CHECK_RC(hc_get(promc_http_server_port(on),
                         "/metrics?name[]=promhttp_metric_handler_requests_total", "", &r),
                  0);
         char want[128];
@@ -773,11 +896,11 @@ static void test_shared_metrics(void)
     if (late)
         fprintf(stderr, "%d of 200 scrapes did not count every scrape answered before them\n",
                 late);
-    CHECK_RC(promc_http_stop(a, 1), 0);
-    CHECK_RC(hc_get(promc_http_port(b), "/metrics", "", &r), 0);
+    CHECK_RC(hc_close_server(a, 1), 0);
+    CHECK_RC(hc_get(promc_http_server_port(b), "/metrics", "", &r), 0);
     CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"200\"} 202.0\n"));
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(b, 1), 0);
+    CHECK_RC(hc_close_server(b, 1), 0);
     char *text = NULL;
     size_t len;
     CHECK_RC(promc_registry_write_buf(f.reg, NULL, &text, &len), 0);
@@ -803,7 +926,7 @@ static void test_ipv6(void)
     promc_http_server_t *s =
         start_on(&(promc_http_opts_t){.address = "::1", .registry = f.reg, .threads = 2});
     if (s) {
-        int fd = hc_connect_to("::1", promc_http_port(s));
+        int fd = hc_connect_to("::1", promc_http_server_port(s));
         CHECK(fd >= 0);
         hc_response_t r;
         CHECK(hc_send_str(fd, "GET /metrics HTTP/1.1\r\nHost: [::1]\r\n\r\n"));
@@ -811,19 +934,19 @@ static void test_ipv6(void)
         CHECK(r.status == 200 && contains(r.body, "test_a_total 42.0"));
         hc_response_free(&r);
         close(fd);
-        CHECK_RC(promc_http_stop(s, 1), 0);
+        CHECK_RC(hc_close_server(s, 1), 0);
     }
     /* "::" takes IPv4 clients too (dual stack). */
     s = start_on(&(promc_http_opts_t){.address = "::", .registry = f.reg});
     if (s) {
         hc_response_t r;
-        CHECK_RC(hc_get(promc_http_port(s), "/healthz", "", &r), 0);
+        CHECK_RC(hc_get(promc_http_server_port(s), "/healthz", "", &r), 0);
         CHECK(r.status == 200);
         hc_response_free(&r);
-        int fd = hc_connect_to("::1", promc_http_port(s));
+        int fd = hc_connect_to("::1", promc_http_server_port(s));
         CHECK(fd >= 0);
         close(fd);
-        CHECK_RC(promc_http_stop(s, 1), 0);
+        CHECK_RC(hc_close_server(s, 1), 0);
     }
     fixture_destroy(&f);
 }
@@ -838,7 +961,7 @@ static void test_stop_with_clients(void)
         start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg, .threads = 2});
     if (!s)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
     /* An idle keep-alive connection, one that sent half a request, one that sent nothing. */
     int idle = hc_connect(port);
@@ -851,7 +974,7 @@ static void test_stop_with_clients(void)
     CHECK(idle >= 0 && half >= 0 && mute >= 0);
     hc_sleep_ms(50);
     double t0 = hc_now();
-    CHECK_RC(promc_http_stop(s, 10), 0);
+    CHECK_RC(hc_close_server(s, 10), 0);
     double took = hc_now() - t0;
     CHECK(took < 5); /* idle connections do not hold the drain */
     if (took >= 5)
@@ -864,7 +987,7 @@ static void test_stop_with_clients(void)
     close(idle);
     close(half);
     close(mute);
-    CHECK(hc_connect(port) < 0);
+    CHECK(port_closed(port));
     fixture_destroy(&f);
 }
 
@@ -896,7 +1019,7 @@ static void *stop_thread(void *arg)
 {
     stopper_t *st = arg;
     double t0 = hc_now();
-    st->rc = promc_http_stop(st->s, st->drain);
+    st->rc = hc_close_server(st->s, st->drain);
     st->took = hc_now() - t0;
     atomic_store(&st->done, true);
     return NULL;
@@ -930,11 +1053,11 @@ static void test_stop_drains_in_flight(void)
     promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (!s)
         return;
-    int fd = slow_reader_socket(promc_http_port(s));
+    int fd = slow_reader_socket(promc_http_server_port(s));
     CHECK(fd >= 0 && hc_send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
     CHECK(hc_wait_readable(fd, 20000) == 1); /* the response has started */
     double t0 = hc_now();
-    CHECK_RC(promc_http_stop(s, 0.5), 0);
+    CHECK_RC(hc_close_server(s, 0.5), 0);
     double took = hc_now() - t0;
     CHECK(took >= 0.4 && took < 5);
     if (!(took >= 0.4 && took < 5))
@@ -945,7 +1068,7 @@ static void test_stop_drains_in_flight(void)
     s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (!s)
         return;
-    fd = slow_reader_socket(promc_http_port(s));
+    fd = slow_reader_socket(promc_http_server_port(s));
     CHECK(fd >= 0 && hc_send_str(fd, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"));
     CHECK(hc_wait_readable(fd, 20000) == 1);
     stopper_t st = {s, 30, 0, -1, false};
@@ -1030,7 +1153,7 @@ static void test_accept_errors(void)
     pid_t child = fork();
     if (child == 0) {
         setrlimit(RLIMIT_NOFILE, &old); /* the child's own table is not the point */
-        _exit(child_clients(promc_http_port(s), CLIENTS));
+        _exit(child_clients(promc_http_server_port(s), CLIENTS));
     }
     CHECK(child > 0);
     /* The connections wait in the backlog; every accept() fails. */
@@ -1047,10 +1170,10 @@ static void test_accept_errors(void)
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == CLIENTS))
         fprintf(stderr, "child: status %d\n", status);
     hc_response_t r;
-    CHECK_RC(hc_get(promc_http_port(s), "/healthz", "", &r), 0);
+    CHECK_RC(hc_get(promc_http_server_port(s), "/healthz", "", &r), 0);
     CHECK(r.status == 200);
     hc_response_free(&r);
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -1066,7 +1189,7 @@ static void test_threads_share_port(void)
     enum { N = 24 };
     int fds[N];
     for (int i = 0; i < N; i++) {
-        fds[i] = hc_connect(promc_http_port(s));
+        fds[i] = hc_connect(promc_http_server_port(s));
         CHECK(fds[i] >= 0 && hc_send_str(fds[i], "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
     }
     for (int i = 0; i < N; i++) {
@@ -1076,7 +1199,7 @@ static void test_threads_share_port(void)
         hc_response_free(&r);
         close(fds[i]);
     }
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
 
@@ -1115,7 +1238,7 @@ static void test_streamed_scrape(void)
     promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL, .registry = f.reg});
     if (s == NULL || want == NULL)
         return;
-    unsigned port = promc_http_port(s);
+    unsigned port = promc_http_server_port(s);
     hc_response_t r;
 
     CHECK_RC(hc_get(port, "/metrics?name[]=big_total", "", &r), 0);
@@ -1208,7 +1331,7 @@ static void test_streamed_scrape(void)
     CHECK(contains(r.body, "promhttp_metric_handler_requests_total{code=\"200\"} 7.0\n"));
     hc_response_free(&r);
 
-    CHECK_RC(promc_http_stop(s, 1), 0);
+    CHECK_RC(hc_close_server(s, 1), 0);
     promc_collector_free(slow);
     promc_buf_free(want);
     promc_counter_free(big);
@@ -1279,7 +1402,7 @@ static void test_sched_batch(void)
         if (batched != (batch ? 3 : 0))
             fprintf(stderr, "sched_batch=%d: %d of %d server threads under SCHED_BATCH\n", batch,
                     batched, threads);
-        CHECK_RC(promc_http_stop(s, 1), 0);
+        CHECK_RC(hc_close_server(s, 1), 0);
     }
 }
 
@@ -1293,6 +1416,8 @@ int main(void)
     test_request_size_cap();
     test_connection_cap();
     test_routes();
+    test_lifecycle();
+    test_deprecated_names();
     test_start_errors();
     test_shared_metrics();
     test_ipv6();

@@ -103,7 +103,7 @@ static void *cycler(void *arg)
     (void)arg;
     for (int i = 0; i < CYCLES; i++) {
         promc_http_server_t *s = NULL;
-        int rc = promc_http_start(
+        int rc = promc_http_server_new(
             &s, &(promc_http_opts_t){.address = "127.0.0.1", .registry = cycle_reg});
         if (rc != 0) {
             fprintf(stderr, "cycle start: %s (%s)\n", promc_strerror(rc), promc_last_error());
@@ -111,11 +111,11 @@ static void *cycler(void *arg)
             continue;
         }
         hc_response_t r;
-        if (hc_get(promc_http_port(s), "/metrics", "", &r) != 0 || r.status != 200 ||
+        if (hc_get(promc_http_server_port(s), "/metrics", "", &r) != 0 || r.status != 200 ||
             !strstr(r.body, "promhttp_metric_handler_requests_in_flight"))
             atomic_fetch_add(&cycle_bad, 1);
         hc_response_free(&r);
-        if (promc_http_stop(s, 1) != 0)
+        if (hc_close_server(s, 1) != 0)
             atomic_fetch_add(&cycle_bad, 1);
     }
     return NULL;
@@ -157,14 +157,14 @@ int main(void)
     promc_collector_t *proc = NULL;
     CHECK_RC(promc_process_collector_register(reg, &proc), 0);
     promc_http_server_t *s = NULL;
-    CHECK_RC(promc_http_start(&s, &(promc_http_opts_t){.address = "127.0.0.1",
-                                                       .registry = reg,
-                                                       .threads = 2,
-                                                       .max_in_flight = 64}),
+    CHECK_RC(promc_http_server_new(&s, &(promc_http_opts_t){.address = "127.0.0.1",
+                                                            .registry = reg,
+                                                            .threads = 2,
+                                                            .max_in_flight = 64}),
              0);
     if (s == NULL)
         return check_report("http_stress_test");
-    port = promc_http_port(s);
+    port = promc_http_server_port(s);
 
     pthread_t up[UPDATERS], sc[SCRAPERS];
     for (int i = 0; i < SCRAPERS; i++)
@@ -185,7 +185,7 @@ int main(void)
 
     /* Stop while the scrapers are still at it: they see closed connections, nothing hangs. */
     atomic_store(&server_stopping, true);
-    CHECK_RC(promc_http_stop(s, 2), 0);
+    CHECK_RC(hc_close_server(s, 2), 0);
     atomic_store(&stop_scraping, true);
     for (int i = 0; i < SCRAPERS; i++)
         pthread_join(sc[i], NULL);
