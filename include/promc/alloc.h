@@ -29,9 +29,10 @@ PROMC_API PROMC_NODISCARD int promc_allocator_set(const promc_allocator_t *a);
 /* Deprecated since 0.2, removed in 0.3: promc_allocator_set() with calloc_fn NULL.  Returns 0 or
  * PROMC_EINVAL (some but not all functions given).
  * Thread-safety: not thread-safe.  Since: 0.1 */
-PROMC_API PROMC_DEPRECATED("use promc_allocator_set") PROMC_NODISCARD
-    int promc_set_allocator(void *(*malloc_fn)(size_t), void *(*realloc_fn)(void *, size_t),
-                            void (*free_fn)(void *));
+PROMC_API PROMC_NODISCARD int promc_set_allocator(void *(*malloc_fn)(size_t),
+                                                  void *(*realloc_fn)(void *, size_t),
+                                                  void (*free_fn)(void *))
+    PROMC_DEPRECATED("use promc_allocator_set");
 
 #ifdef __cplusplus
 }

@@ -130,19 +130,22 @@ PROMC_API PROMC_NODISCARD int promc_http_request_respond(promc_http_request_t *r
 /* ---- Deprecated names (0.1), removed in 0.3 ----------------------------------------------------
  * Each behaves as the function its message names; promc_http_stop() stops and frees.
  * Thread-safety: as the function named.  Since: 0.1 */
-PROMC_API PROMC_DEPRECATED("use promc_http_server_new") PROMC_NODISCARD
-    int promc_http_start(promc_http_server_t **out, const promc_http_opts_t *opts);
-PROMC_API PROMC_DEPRECATED("use promc_http_server_port") unsigned promc_http_port(
-    const promc_http_server_t *s);
-PROMC_API PROMC_DEPRECATED("use promc_http_server_set_ready") void promc_http_set_ready(
-    promc_http_server_t *s, bool ready);
-PROMC_API PROMC_DEPRECATED("use promc_http_server_stop and promc_http_server_free") PROMC_NODISCARD
-    int promc_http_stop(promc_http_server_t *s, double drain_seconds);
-PROMC_API PROMC_DEPRECATED("use promc_http_request_set_header") PROMC_NODISCARD
-    int promc_http_set_header(promc_http_request_t *req, const char *name, const char *value);
-PROMC_API PROMC_DEPRECATED("use promc_http_request_respond") PROMC_NODISCARD
-    int promc_http_respond(promc_http_request_t *req, int status, const char *content_type,
-                           const void *body, size_t len);
+PROMC_API PROMC_NODISCARD int promc_http_start(promc_http_server_t **out,
+                                               const promc_http_opts_t *opts)
+    PROMC_DEPRECATED("use promc_http_server_new");
+PROMC_API unsigned promc_http_port(const promc_http_server_t *s)
+    PROMC_DEPRECATED("use promc_http_server_port");
+PROMC_API void promc_http_set_ready(promc_http_server_t *s, bool ready)
+    PROMC_DEPRECATED("use promc_http_server_set_ready");
+PROMC_API PROMC_NODISCARD int promc_http_stop(promc_http_server_t *s, double drain_seconds)
+    PROMC_DEPRECATED("use promc_http_server_stop and promc_http_server_free");
+PROMC_API PROMC_NODISCARD int promc_http_set_header(promc_http_request_t *req, const char *name,
+                                                    const char *value)
+    PROMC_DEPRECATED("use promc_http_request_set_header");
+PROMC_API PROMC_NODISCARD int promc_http_respond(promc_http_request_t *req, int status,
+                                                 const char *content_type, const void *body,
+                                                 size_t len)
+    PROMC_DEPRECATED("use promc_http_request_respond");
 
 #ifdef __cplusplus
 }
