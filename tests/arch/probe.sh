@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # probe.sh CMAKE BUILD_DIR LAYER GOOD_TARGET [BAD_TARGET:HEADER ...]
 # Builds the layer's control probe (must succeed), then each bad probe (must fail, and fail because
-# the compiler cannot find HEADER, not for any other reason).
+# the compiler cannot find HEADER, not for any other reason). Both the GCC wording ("HEADER: No such
+# file or directory") and the Clang wording ("'HEADER' file not found") are accepted.
 set -uo pipefail
 cmake=$1 build=$2 layer=$3 good=$4
 shift 4
@@ -21,7 +22,7 @@ for spec in "$@"; do
     if "$cmake" --build "$build" --target "$target" >"$log" 2>&1; then
         echo "FAIL: $target compiled: $layer can include $header"
         fail=$((fail + 1))
-    elif grep -q "$header: No such file or directory" "$log"; then
+    elif grep -qE "$header: No such file or directory|'$header' file not found" "$log"; then
         echo "ok: $layer cannot include $header ($target fails to compile)"
         pass=$((pass + 1))
     else
