@@ -35,6 +35,10 @@ typedef struct promc_registry promc_registry_t;
 /* Any metric, whatever its type (<promc/metric.h>).  Since: 0.1 */
 typedef struct promc_metric promc_metric_t;
 
+/* The emitter a custom collector writes its families to (<promc/registry.h>, <promc/expose.h>).
+ * Since: 0.1 */
+typedef struct promc_emit promc_emit_t;
+
 #ifdef __cplusplus
 }
 #endif

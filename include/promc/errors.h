@@ -12,7 +12,8 @@
 extern "C" {
 #endif
 
-/* XX(name, number, message).  One table makes the enum, promc_strerror() and promc_err_name(). */
+/* XX(name, number, message).  One table makes the enum, promc_strerror() and promc_err_name().
+ * Since: 0.1 */
 #define PROMC_ERRNO_MAP(XX)                                                                        \
     XX(EINVAL, -1, "invalid argument")                                                             \
     XX(ENOMEM, -2, "out of memory")                                                                \
@@ -36,6 +37,7 @@ extern "C" {
     XX(ESYS, -20, "system call failed")                                                            \
     XX(ECOLLECT, -21, "a custom collector reported a failure")
 
+/* The error codes: PROMC_EINVAL = -1 and so on (0 is success).  Since: 0.1 */
 typedef enum promc_errno {
 #define PROMC_XX_(name, num, msg) PROMC_##name = (num),
     PROMC_ERRNO_MAP(PROMC_XX_)

@@ -13,6 +13,7 @@
 extern "C" {
 #endif
 
+/* An exposition format.  Since: 0.1 */
 typedef enum promc_format {
     PROMC_FORMAT_TEXT = 0,       /* text/plain; version=0.0.4 */
     PROMC_FORMAT_OPENMETRICS = 1 /* application/openmetrics-text; version=1.0.0 */
@@ -24,35 +25,42 @@ typedef enum promc_format {
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API promc_format_t promc_format_negotiate(const char *accept);
 
-/* The Content-Type for a format, with version and charset (static storage).  Since: 0.1 */
+/* The Content-Type for a format, with version and charset (static storage).
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API const char *promc_format_content_type(promc_format_t f);
 
-/* Whether an Accept-Encoding header accepts gzip (q > 0).  Since: 0.1 */
+/* Whether an Accept-Encoding header accepts gzip (q > 0).
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API bool promc_gzip_accepted(const char *accept_encoding);
 
 /* ---- Custom collectors' output ----------------------------------------------------------------
  * A collector's callback (<promc/registry.h>) writes its families through the emitter it is
  * handed. */
+
 /* Starts a family.  `name` is the family name as client_python's Metric takes it (a counter without
  * _total; info without _info); `unit` may be NULL or "", and otherwise is appended to the name as
  * "_unit" unless the name already ends so, as Metric does (samples then take the full name).
  * Returns 0, PROMC_ENAME (name not [a-zA-Z_:][a-zA-Z0-9_:]*), PROMC_EUNIT (unit outside
  * [a-zA-Z0-9_:]), PROMC_EINVAL or PROMC_ENOMEM (stop then).
  * Thread-safety: the collecting thread only.  Since: 0.1 */
-PROMC_API int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
-                                promc_type_t type, const char *unit);
+PROMC_API PROMC_NODISCARD int promc_emit_family(promc_emit_t *e, const char *name, const char *help,
+                                                promc_type_t type, const char *unit);
 
 /* Emits a sample of the current family: name = family name + suffix ("_total", "_bucket", "", ...),
  * the labels (any order; written sorted by name) and the value.  Returns 0 or a negative code:
  * PROMC_ENAME for a suffix outside [a-zA-Z0-9_:], PROMC_ELABELNAME / PROMC_ERESERVED for a bad
  * label name or one given twice, PROMC_ESTATE before promc_emit_family.
  * Thread-safety: the collecting thread only.  Since: 0.1 */
-PROMC_API int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *labels,
-                                size_t n, double value);
+PROMC_API PROMC_NODISCARD int promc_emit_sample(promc_emit_t *e, const char *suffix,
+                                                const promc_label_t *labels, size_t n,
+                                                double value);
 
-/* Receives output.  Returns 0 to go on, non-zero to abort (the write returns PROMC_ESINK). */
+/* Receives output.  Returns 0 to go on, non-zero to abort (the write returns PROMC_ESINK).
+ * Since: 0.1 */
 typedef int (*promc_sink_fn)(void *ud, const void *data, size_t len);
 
+/* What promc_registry_write() writes; zero-initialised it is text 0.0.4, everything, no gzip.
+ * Since: 0.1 */
 typedef struct promc_expose_opts {
     promc_format_t format;
     /* name[] filtering: only samples with one of these names ("x_total", "x_bucket", ...).
@@ -66,19 +74,23 @@ typedef struct promc_expose_opts {
 /* Writes the registry to the sink.  Returns 0, PROMC_ESINK (only when the sink returned non-zero),
  * PROMC_ENOMEM, PROMC_ETOOBIG (an internal buffer at its cap), PROMC_EZLIB, PROMC_EINVAL (bad
  * options) or a custom collector's code.  opts NULL: text 0.0.4, everything, no gzip.
- * Thread-safety: any thread, takes the registry lock only to copy its list; scrapes run
- * concurrently with each other and with updates.  Since: 0.1 */
-PROMC_API int promc_registry_write(promc_registry_t *r, const promc_expose_opts_t *opts,
-                                   promc_sink_fn sink, void *ud);
+ * Thread-safety: any thread, takes the registry lock (only to copy its list: scrapes run
+ * concurrently with each other and with updates).  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_registry_write(promc_registry_t *r,
+                                                   const promc_expose_opts_t *opts,
+                                                   promc_sink_fn sink, void *ud);
 
 /* The same into one malloc'ed buffer (free() it, or with the allocator set by
- * promc_set_allocator() the matching free).  *out is NUL-terminated (NUL not counted in *len).
+ * promc_allocator_set() the matching free).  *out is NUL-terminated (NUL not counted in *len).
  * Returns as promc_registry_write(), except that the buffer's own failures are PROMC_ENOMEM and
- * PROMC_ETOOBIG (past 4 GiB), never PROMC_ESINK.  Since: 0.1 */
-PROMC_API int promc_registry_write_buf(promc_registry_t *r, const promc_expose_opts_t *opts,
-                                       char **out, size_t *len);
+ * PROMC_ETOOBIG (past 4 GiB), never PROMC_ESINK.
+ * Thread-safety: any thread, takes the registry lock (as promc_registry_write()).  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_registry_write_buf(promc_registry_t *r,
+                                                       const promc_expose_opts_t *opts, char **out,
+                                                       size_t *len);
 
-/* Frees a buffer from promc_registry_write_buf().  Since: 0.1 */
+/* Frees a buffer from promc_registry_write_buf(); NULL is a no-op.
+ * Thread-safety: any thread.  Since: 0.1 */
 PROMC_API void promc_buf_free(char *buf);
 
 /* Formats a sample value as the exposition does ("+Inf", "-Inf", "NaN", "12.0", "1e+10",

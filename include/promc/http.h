@@ -18,17 +18,19 @@
 extern "C" {
 #endif
 
+/* A running server (promc_http_server_new()).  Since: 0.1 */
 typedef struct promc_http_server promc_http_server_t;
 
-/* One request, handed to a handler.  Valid only during the handler call. */
+/* One request, handed to a handler.  Valid only during the handler call.  Since: 0.1 */
 typedef struct promc_http_request promc_http_request_t;
 
 /* A handler answers a request with promc_http_request_respond() before it returns (the server
  * answers 500 for a handler that returns without answering).  It runs on one of the server's
  * threads, possibly on several at once, and holds up that thread's other connections while it runs,
- * so it must not block. */
+ * so it must not block.  Since: 0.1 */
 typedef void (*promc_http_handler_fn)(void *ud, promc_http_request_t *req);
 
+/* One entry of the route table of promc_http_opts_t.  Since: 0.1 */
 typedef struct promc_http_route {
     /* The exact path ("/hello"; the query string is not part of it).  NULL: every path that
      * neither another route nor a built-in endpoint takes (at most one such route). */
@@ -38,7 +40,8 @@ typedef struct promc_http_route {
 } promc_http_route_t;
 
 /* What promc_http_server_new() reads.  Zero-initialise, then set what you need; a zero field takes
- * its default.  Strings and the routes array are copied; none needs to outlive the call. */
+ * its default.  Strings and the routes array are copied; none needs to outlive the call.
+ * Since: 0.1 */
 typedef struct promc_http_opts {
     const char *address; /* a numeric IPv4 or IPv6 address (host names are not resolved);
                           * NULL or "": "0.0.0.0".  "::" listens on IPv6 and, where the system

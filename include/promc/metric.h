@@ -14,6 +14,7 @@
 #ifndef PROMC_METRIC_H
 #define PROMC_METRIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <promc/base.h>
@@ -23,6 +24,7 @@
 extern "C" {
 #endif
 
+/* The handle of each metric type: the metric itself, or one of its children.  Since: 0.1 */
 typedef struct promc_counter promc_counter_t;
 typedef struct promc_gauge promc_gauge_t;
 typedef struct promc_histogram promc_histogram_t;
@@ -30,6 +32,7 @@ typedef struct promc_summary promc_summary_t;
 typedef struct promc_info promc_info_t;
 typedef struct promc_enum promc_enum_t;
 
+/* The type of a metric (promc_metric_type()) or of a custom collector's family.  Since: 0.1 */
 typedef enum promc_type {
     PROMC_COUNTER = 0,
     PROMC_GAUGE = 1,
@@ -42,7 +45,7 @@ typedef enum promc_type {
 
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
- * Strings are copied; none needs to outlive the call. */
+ * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool since 0.2) */
 typedef struct promc_metric_opts {
     const char *name;      /* required; "x_total" on a counter is exposed as x_total all the same */
     const char *help;      /* required (may be ""); any UTF-8, escaped on output */
@@ -52,7 +55,7 @@ typedef struct promc_metric_opts {
     const char *const *label_names; /* label_count names, validated and copied */
     size_t label_count;
     promc_registry_t *registry; /* NULL: the default registry */
-    int no_register;            /* non-zero: join no registry (register later, or expose none) */
+    bool no_register;           /* join no registry (register later, or expose none) */
     /* Histogram: upper bounds, strictly increasing; +Inf is implied.  NULL: the default buckets
      * .005 .01 .025 .05 .075 .1 .25 .5 .75 1 2.5 5 7.5 10 +Inf. */
     const double *buckets;
@@ -139,7 +142,8 @@ PROMC_API PROMC_NODISCARD int promc_enum_labels(promc_enum_t *e, const promc_str
  * detached).  Returns 0, PROMC_ENOENT (no such child), PROMC_ENOLABELS, PROMC_ELABELCOUNT or
  * PROMC_EINVAL (NULL metric, values NULL, or a value with a length and a NULL pointer).
  * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
-PROMC_API int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n);
+PROMC_API PROMC_NODISCARD int promc_metric_remove(promc_metric_t *m, const promc_str_t *values,
+                                                  size_t n);
 
 /* Removes every child.  Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
 PROMC_API void promc_metric_clear(promc_metric_t *m);
@@ -168,8 +172,12 @@ PROMC_API void promc_gauge_dec(promc_gauge_t *g);
 PROMC_API void promc_gauge_add(promc_gauge_t *g, double amount);
 PROMC_API void promc_gauge_sub(promc_gauge_t *g, double amount);
 PROMC_API void promc_gauge_set(promc_gauge_t *g, double value);
-/* Sets the gauge to the current Unix time in seconds (CLOCK_REALTIME). */
+
+/* Sets the gauge to the current Unix time in seconds (CLOCK_REALTIME).
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API void promc_gauge_set_to_current_time(promc_gauge_t *g);
+
+/* The current value.  Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API double promc_gauge_value(const promc_gauge_t *g);
 
 /* ---- Histogram and Summary --------------------------------------------------------------------
@@ -194,7 +202,8 @@ typedef struct promc_timer {
     int64_t start_ns;
 } promc_timer_t;
 PROMC_API promc_timer_t promc_timer_start(void);
-/* Seconds elapsed since the timer started (CLOCK_MONOTONIC).  Since: 0.1 */
+/* Seconds elapsed since the timer started (CLOCK_MONOTONIC).
+ * Thread-safety: async-signal-safe.  Since: 0.1 */
 PROMC_API double promc_timer_elapsed(promc_timer_t t);
 
 /* Observe into a histogram or summary, or set a gauge to, the seconds since `t`.
@@ -204,7 +213,8 @@ PROMC_API void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t);
 PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
 
 /* Time a block: PROMC_HISTOGRAM_TIME(h) { work(); }  - observes when the block is left normally
- * (not through return, goto, break or longjmp out of it).  The macros nest (one per line). */
+ * (not through return, goto, break or longjmp out of it).  The macros nest (one per line).
+ * The names ending in `_` are the macros' own helpers.  Since: 0.1 */
 #define PROMC_CAT2_(a, b) a##b
 #define PROMC_CAT_(a, b)  PROMC_CAT2_(a, b)
 #define PROMC_T_          PROMC_CAT_(promc_t_, __LINE__)
@@ -218,7 +228,9 @@ PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
 #define PROMC_GAUGE_TIME(g)                                                                        \
     for (promc_timer_t PROMC_T_ = promc_timer_start(), *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;      \
          promc_gauge_set_since((g), PROMC_T_), PROMC_ONCE_ = NULL)
-/* Track work in progress: the gauge goes up on entry and down when the block is left normally. */
+
+/* Track work in progress: the gauge goes up on entry and down when the block is left normally.
+ * Since: 0.1 */
 #define PROMC_GAUGE_TRACK_INPROGRESS(g)                                                            \
     for (int PROMC_ONCE_ = (promc_gauge_inc(g), 1); PROMC_ONCE_;                                   \
          promc_gauge_dec(g), PROMC_ONCE_ = 0)
@@ -228,14 +240,18 @@ PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
  * metric's own label names.  Returns 0, PROMC_ELABELNAME, PROMC_ERESERVED, PROMC_EOVERLAP or
  * PROMC_ENOMEM (the old labels kept).
  * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
-PROMC_API int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n);
+PROMC_API PROMC_NODISCARD int promc_info_set(promc_info_t *i, const promc_label_t *labels,
+                                             size_t n);
 
 /* ---- Enum -------------------------------------------------------------------------------------
  * Selects a state by its index in opts.states.  Returns 0 or PROMC_ENOENT (index out of range).
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
-PROMC_API int promc_enum_set(promc_enum_t *e, size_t state);
-/* Selects a state by name.  Returns 0 or PROMC_ENOENT.  Thread-safety: any thread, lock-free. */
-PROMC_API int promc_enum_set_state(promc_enum_t *e, const char *state);
+PROMC_API PROMC_NODISCARD int promc_enum_set(promc_enum_t *e, size_t state);
+
+/* Selects a state by name.  Returns 0 or PROMC_ENOENT.
+ * Thread-safety: any thread, lock-free.  Since: 0.1 */
+PROMC_API PROMC_NODISCARD int promc_enum_set_state(promc_enum_t *e, const char *state);
+
 /* The index of the current state.  Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API size_t promc_enum_get(const promc_enum_t *e);
 

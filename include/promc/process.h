@@ -32,7 +32,8 @@ PROMC_API PROMC_NODISCARD int promc_process_collector_new(promc_collector_t **ou
  * NULL when the caller never frees it (it then lives as long as the registry).  Returns 0,
  * PROMC_ENOMEM or PROMC_EDUPLICATE (the registry already exposes a process_* name; nothing is
  * left registered then).  Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
-PROMC_API int promc_process_collector_register(promc_registry_t *r, promc_collector_t **out);
+PROMC_API PROMC_NODISCARD int promc_process_collector_register(promc_registry_t *r,
+                                                               promc_collector_t **out);
 
 #ifdef __cplusplus
 }

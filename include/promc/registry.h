@@ -15,7 +15,7 @@ extern "C" {
 
 /* The default registry, created on first use; never freed by the caller.
  * Returns NULL only when that first creation ran out of memory.
- * Thread-safety: any thread, lock-free after the first call.  Since: 0.1 */
+ * Thread-safety: any thread, lock-free (the first call creates it, once).  Since: 0.1 */
 PROMC_API promc_registry_t *promc_registry_default(void);
 
 /* A new empty registry.  Returns 0 or PROMC_ENOMEM.  Thread-safety: any thread.  Since: 0.1 */
@@ -28,11 +28,11 @@ PROMC_API void promc_registry_free(promc_registry_t *r);
 /* Registers a metric created with no_register (or unregistered since).  Returns 0,
  * PROMC_EDUPLICATE (one of its names is taken), PROMC_ESTATE (already in a registry) or
  * PROMC_ENOMEM.  Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
-PROMC_API int promc_registry_register(promc_registry_t *r, promc_metric_t *m);
+PROMC_API PROMC_NODISCARD int promc_registry_register(promc_registry_t *r, promc_metric_t *m);
 
 /* Removes a metric from its registry; it is no longer exposed and its names are free.  Returns 0
  * or PROMC_ENOENT.  Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
-PROMC_API int promc_registry_unregister(promc_registry_t *r, promc_metric_t *m);
+PROMC_API PROMC_NODISCARD int promc_registry_unregister(promc_registry_t *r, promc_metric_t *m);
 
 /* Whether counters, histograms and summaries expose their _created sample (default: true, as
  * client_python does).  Thread-safety: any thread, lock-free.  Since: 0.1 */
@@ -41,11 +41,11 @@ PROMC_API void promc_registry_set_created(promc_registry_t *r, bool enabled);
 /* ---- Custom collectors ------------------------------------------------------------------------
  * A collector is a callback run at every scrape that emits families and their samples.  It runs on
  * the scraping thread, possibly on several at once; it must not call into the registry that is
- * scraping it. */
-typedef struct promc_emit promc_emit_t;
+ * scraping it.  The emitter it is handed, promc_emit_t, is declared in <promc/base.h> and written
+ * with the functions of <promc/expose.h>.  Since: 0.1 */
 typedef struct promc_collector promc_collector_t;
 
-/* Returns 0, or a negative code to abort the scrape (the code is passed up). */
+/* Returns 0, or a negative code to abort the scrape (the code is passed up).  Since: 0.1 */
 typedef int (*promc_collect_fn)(void *ud, promc_emit_t *e);
 
 /* Creates a collector.  `names` lists the sample names it produces (for duplicate detection and
@@ -60,8 +60,10 @@ PROMC_API void promc_collector_free(promc_collector_t *c);
 
 /* Register / unregister a collector.  Returns as promc_registry_register().
  * Thread-safety: any thread, takes the registry lock.  Since: 0.1 */
-PROMC_API int promc_registry_register_collector(promc_registry_t *r, promc_collector_t *c);
-PROMC_API int promc_registry_unregister_collector(promc_registry_t *r, promc_collector_t *c);
+PROMC_API PROMC_NODISCARD int promc_registry_register_collector(promc_registry_t *r,
+                                                                promc_collector_t *c);
+PROMC_API PROMC_NODISCARD int promc_registry_unregister_collector(promc_registry_t *r,
+                                                                  promc_collector_t *c);
 
 #ifdef __cplusplus
 }

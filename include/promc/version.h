@@ -11,6 +11,7 @@
 #ifndef PROMC_VERSION_H
 #define PROMC_VERSION_H
 
+/* The version of these headers.  Since: 0.1 */
 #define PROMC_VERSION_MAJOR  0
 #define PROMC_VERSION_MINOR  2
 #define PROMC_VERSION_PATCH  0

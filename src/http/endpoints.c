@@ -1,17 +1,8 @@
 /* The built-in endpoints (/metrics, /, /healthz, /readyz) and the promhttp_* metrics.
  *
- * A scrape is written straight into the response's output buffer by promc_registry_write(), on
- * the worker thread that received it.  The scrape timeout is checked each time the writer hands
- * over a piece, so a scrape that runs past it is abandoned at the next piece rather than finished
- * and thrown away.
- *
- * Up to STREAM_AFTER bytes the response is held whole, so a failure anywhere in it is still
- * answered 500 (a collector's error) or 503 (the timeout).  A GET over HTTP/1.1 that grows past
- * that is streamed from there on: status and headers go out, then each piece as a chunk written
- * to the socket at once, so the client reads while the rest is produced and the server holds no
- * more than the socket has not taken.  A failure after that point can no longer change the
- * status: the connection is shut down after what was sent, without the terminating chunk, and
- * the client sees a truncated response (the scrape is still counted under 500 or 503). */
+ * A scrape is written into the response by promc_registry_write() on the worker that received it,
+ * held whole up to STREAM_AFTER bytes and streamed in chunks past that; how the timeout and the
+ * failures after streaming began are answered is in docs/http.md, under /metrics. */
 #include "http_internal.h"
 
 #include <errno.h>

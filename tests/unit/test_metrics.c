@@ -1,5 +1,6 @@
 /* The metric API: every type's operations and values, label children, validation errors that leave
- * the registry as it was, registries, custom collectors, name[] filtering, negotiation and gzip. */
+ * the registry as it was, error names and versions.  Collectors are in test_emit.c, registries in
+ * test_registry.c, exposition in test_expose.c, negotiation in test_negotiate.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <zlib.h>
@@ -21,7 +22,7 @@ static bool contains(const char *hay, const char *needle)
     return hay && strstr(hay, needle) != NULL;
 }
 
-static void test_counter(void)
+static void counter(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
@@ -61,7 +62,7 @@ static void test_counter(void)
     promc_registry_free(r);
 }
 
-static void test_labels(void)
+static void labels(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
@@ -135,7 +136,7 @@ static void test_labels(void)
     promc_registry_free(r);
 }
 
-static void test_validation(void)
+static void validation(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
@@ -273,7 +274,7 @@ static void test_validation(void)
     promc_registry_free(r);
 }
 
-static void test_types(void)
+static void types(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
@@ -404,163 +405,7 @@ static void test_types(void)
     promc_enum_free(e);
 }
 
-static int collect(void *ud, promc_emit_t *e)
-{
-    int *calls = ud;
-    (*calls)++;
-    int rc = promc_emit_family(e, "queue_items", "Items.", PROMC_COUNTER, NULL);
-    promc_label_t l[] = {{PROMC_STR("z"), PROMC_STR("1")}, {PROMC_STR("b"), PROMC_STR("\"")}};
-    rc = rc ? rc : promc_emit_sample(e, "_total", l, 2, 3);
-    rc = rc ? rc : promc_emit_sample(e, "_created", l, 2, 10);
-    rc = rc ? rc : promc_emit_family(e, "up", "Up.", PROMC_GAUGE, NULL);
-    rc = rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
-    rc = rc ? rc : promc_emit_family(e, "empty", "E.", PROMC_UNTYPED, NULL);
-    return rc;
-}
-
-static int failing_collect(void *ud, promc_emit_t *e)
-{
-    (void)ud;
-    CHECK_RC(promc_emit_family(e, "bad name", "", PROMC_GAUGE, NULL), PROMC_ENAME);
-    return PROMC_ECOLLECT;
-}
-
-static void test_collector(void)
-{
-    promc_registry_t *r;
-    CHECK_RC(promc_registry_new(&r), 0);
-    int calls = 0;
-    promc_collector_t *c;
-    const char *names[] = {"queue_items_total", "queue_items_created", "up"};
-    CHECK_RC(promc_collector_new(&c, collect, &calls, names, 3), 0);
-    CHECK_RC(promc_registry_register_collector(r, c), 0);
-    promc_gauge_t *g;
-    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up", .help = "", .registry = r}),
-             PROMC_EDUPLICATE);
-    char *t = render(r, PROMC_FORMAT_TEXT);
-    CHECK_STR(t, "# HELP queue_items_total Items.\n# TYPE queue_items_total counter\n"
-                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
-                 "# HELP queue_items_created Items.\n# TYPE queue_items_created gauge\n"
-                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
-                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
-                 "# HELP empty E.\n# TYPE empty untyped\n");
-    promc_buf_free(t);
-    t = render(r, PROMC_FORMAT_OPENMETRICS);
-    CHECK_STR(t, "# HELP queue_items Items.\n# TYPE queue_items counter\n"
-                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
-                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
-                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
-                 "# HELP empty E.\n# TYPE empty unknown\n# EOF\n");
-    promc_buf_free(t);
-    CHECK(calls == 2);
-    promc_collector_t *f;
-    CHECK_RC(promc_collector_new(&f, failing_collect, NULL, NULL, 0), 0);
-    CHECK_RC(promc_registry_register_collector(r, f), 0);
-    char *out;
-    size_t len;
-    CHECK_RC(promc_registry_write_buf(r, NULL, &out, &len), PROMC_ECOLLECT);
-    promc_collector_free(f);
-    promc_collector_free(c);
-    promc_registry_free(r);
-}
-
-static int refuse_sink(void *ud, const void *p, size_t n)
-{
-    (void)ud;
-    (void)p;
-    (void)n;
-    return -1;
-}
-
-static void test_expose(void)
-{
-    /* Negotiation. */
-    CHECK(promc_format_negotiate(NULL) == PROMC_FORMAT_TEXT);
-    CHECK(promc_format_negotiate("") == PROMC_FORMAT_TEXT);
-    CHECK(promc_format_negotiate("application/openmetrics-text") == PROMC_FORMAT_OPENMETRICS);
-    CHECK(promc_format_negotiate("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;"
-                                 "version=0.0.4;q=0.4") == PROMC_FORMAT_OPENMETRICS);
-    CHECK(promc_format_negotiate("application/openmetrics-text;version=1.0.0;q=0.3,text/plain;"
-                                 "version=0.0.4;q=0.4") == PROMC_FORMAT_TEXT);
-    CHECK(promc_format_negotiate("application/openmetrics-text; version=2.0.0") ==
-          PROMC_FORMAT_TEXT);
-    CHECK(promc_format_negotiate("application/vnd.google.protobuf;proto=io.prometheus.client."
-                                 "MetricFamily;encoding=delimited") == PROMC_FORMAT_TEXT);
-    CHECK(promc_format_negotiate("application/openmetrics-text;q=0,*/*") == PROMC_FORMAT_TEXT);
-    /* What Prometheus 2.42 sends. */
-    CHECK(
-        promc_format_negotiate(
-            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
-            "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1") == PROMC_FORMAT_OPENMETRICS);
-    CHECK(promc_format_negotiate("text/html, application/openmetrics-text ;q=0.9") ==
-          PROMC_FORMAT_OPENMETRICS);
-    /* Quoted parameter values may hold ',' and ';' (and escaped quotes): they split nothing. */
-    CHECK(promc_format_negotiate("text/plain;x=\"a,application/openmetrics-text\";q=0.4,"
-                                 "application/openmetrics-text;q=0.5") == PROMC_FORMAT_OPENMETRICS);
-    CHECK(
-        promc_format_negotiate("application/openmetrics-text;x=\"1;q=0\";q=0.9,text/plain;q=0.5") ==
-        PROMC_FORMAT_OPENMETRICS);
-    CHECK(promc_format_negotiate("application/openmetrics-text;x=\"\\\",q=1\";q=0.2,"
-                                 "text/plain;q=0.5") == PROMC_FORMAT_TEXT);
-    CHECK(promc_gzip_accepted("identity;x=\"a,gzip\"") == false);
-    CHECK(promc_gzip_accepted("identity;x=\"a,b\", gzip;q=0.5") == true);
-    CHECK_STR(promc_format_content_type(PROMC_FORMAT_TEXT),
-              "text/plain; version=0.0.4; charset=utf-8");
-    CHECK_STR(promc_format_content_type(PROMC_FORMAT_OPENMETRICS),
-              "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    CHECK(promc_gzip_accepted("gzip"));
-    CHECK(promc_gzip_accepted("deflate, GZIP;q=0.5"));
-    CHECK(!promc_gzip_accepted("gzip;q=0"));
-    CHECK(!promc_gzip_accepted("identity"));
-    CHECK(!promc_gzip_accepted(NULL));
-
-    /* gzip output inflates to the plain output; a refusing sink stops the write. */
-    promc_registry_t *r;
-    CHECK_RC(promc_registry_new(&r), 0);
-    const char *ln[] = {"id"};
-    promc_counter_t *c;
-    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "n",
-                                                          .help = "N.",
-                                                          .label_names = ln,
-                                                          .label_count = 1,
-                                                          .registry = r}),
-             0);
-    for (int i = 0; i < 20000; i++) {
-        char b[16];
-        snprintf(b, sizeof b, "id%d", i);
-        promc_counter_t *k;
-        promc_str_t v = promc_str(b);
-        CHECK_RC(promc_counter_labels(c, &v, 1, &k), 0);
-        promc_counter_add(k, i);
-    }
-    char *plain, *gz;
-    size_t plen, glen;
-    CHECK_RC(promc_registry_write_buf(r, NULL, &plain, &plen), 0);
-    CHECK_RC(promc_registry_write_buf(r, &(promc_expose_opts_t){.gzip = true}, &gz, &glen), 0);
-    CHECK(plen > 64 * 1024 * 4 && glen < plen / 3);
-    char *back = malloc(plen + 1);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    CHECK(inflateInit2(&z, 16 + 15) == Z_OK);
-    z.next_in = (Bytef *)gz;
-    z.avail_in = (uInt)glen;
-    z.next_out = (Bytef *)back;
-    z.avail_out = (uInt)plen + 1;
-    CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-    CHECK(z.total_out == plen && memcmp(back, plain, plen) == 0);
-    inflateEnd(&z);
-    free(back);
-    promc_buf_free(plain);
-    promc_buf_free(gz);
-    CHECK_RC(promc_registry_write(r, NULL, refuse_sink, NULL), PROMC_ESINK);
-    CHECK_RC(promc_registry_write(r, &(promc_expose_opts_t){.format = (promc_format_t)7},
-                                  refuse_sink, NULL),
-             PROMC_EINVAL);
-    promc_counter_free(c);
-    promc_registry_free(r);
-}
-
-static void test_errors(void)
+static void errors(void)
 {
     CHECK_STR(promc_strerror(PROMC_ENOMEM), "out of memory");
     CHECK_STR(promc_err_name(PROMC_EDUPLICATE), "PROMC_EDUPLICATE");
@@ -573,34 +418,40 @@ static void test_errors(void)
     CHECK(n == 14 && b[0] == 0.005 && b[13] == 10.0);
 }
 
-static void test_default_registry(void)
+/* promc_metric_remove's argument checks match promc_*_labels': a count without its array, or a
+ * value with a length but no bytes, is PROMC_EINVAL (docs/errors.md), never a crash. */
+static void remove_argument_checks(void)
 {
-    promc_counter_t *c;
-    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "hello_worlds_requests",
-                                                          .help = "Hello Worlds requested."}),
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    const char *ln[] = {"a"};
+    promc_counter_t *c, *child;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "rm",
+                                                          .help = "h",
+                                                          .label_names = ln,
+                                                          .label_count = 1,
+                                                          .registry = r}),
              0);
-    promc_counter_inc(c);
-    char *t = render(promc_registry_default(), PROMC_FORMAT_TEXT);
-    CHECK(contains(t, "# HELP hello_worlds_requests_total Hello Worlds requested.\n"
-                      "# TYPE hello_worlds_requests_total counter\n"
-                      "hello_worlds_requests_total 1.0\n"));
-    promc_buf_free(t);
-    promc_registry_free(promc_registry_default()); /* a no-op by contract */
+    promc_str_t v[] = {PROMC_STR("x")};
+    CHECK_RC(promc_counter_labels(c, v, 1, &child), 0);
+    promc_metric_t *m = promc_counter_metric(c);
+    CHECK_RC(promc_metric_remove(m, NULL, 1), PROMC_EINVAL);
+    promc_str_t bad[] = {{NULL, 3}};
+    CHECK_RC(promc_counter_labels(c, bad, 1, &child), PROMC_EINVAL);
+    CHECK_RC(promc_metric_remove(m, bad, 1), PROMC_EINVAL);
+    /* The child is still there, and goes with the right values. */
+    CHECK_RC(promc_metric_remove(m, v, 1), 0);
+    CHECK_RC(promc_metric_remove(m, v, 1), PROMC_ENOENT);
     promc_counter_free(c);
-    t = render(promc_registry_default(), PROMC_FORMAT_TEXT);
-    CHECK_STR(t, "");
-    promc_buf_free(t);
+    promc_registry_free(r);
 }
 
-int main(void)
+static const check_case_t cases[] = {
+    CHECK_CASE(counter), CHECK_CASE(labels), CHECK_CASE(validation),
+    CHECK_CASE(types),   CHECK_CASE(errors), CHECK_CASE(remove_argument_checks),
+};
+
+int main(int argc, char **argv)
 {
-    test_counter();
-    test_labels();
-    test_validation();
-    test_types();
-    test_collector();
-    test_expose();
-    test_errors();
-    test_default_registry();
-    return check_report("test_metrics");
+    return CHECK_MAIN("test_metrics", cases, argc, argv);
 }

@@ -74,7 +74,7 @@ static promc_http_server_t *start_on(const promc_http_opts_t *o)
 
 /* ---- the built-in endpoints --------------------------------------------------------------- */
 
-static void test_metrics_endpoint(void)
+static void metrics_endpoint(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -149,7 +149,7 @@ static void test_metrics_endpoint(void)
     fixture_destroy(&f);
 }
 
-static void test_head_and_methods(void)
+static void head_and_methods(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -222,7 +222,7 @@ static void test_head_and_methods(void)
     fixture_destroy(&f);
 }
 
-static void test_health_and_ready(void)
+static void health_and_ready(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -284,7 +284,7 @@ static int gate_collect(void *ud, promc_emit_t *e)
     return rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
 }
 
-static void test_max_in_flight(void)
+static void max_in_flight(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -389,7 +389,7 @@ static int failing_collect(void *ud, promc_emit_t *e)
     return PROMC_ECOLLECT;
 }
 
-static void test_scrape_timeout_and_errors(void)
+static void scrape_timeout_and_errors(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -439,7 +439,7 @@ static void test_scrape_timeout_and_errors(void)
     fixture_destroy(&f);
 }
 
-static void test_request_size_cap(void)
+static void request_size_cap(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -483,7 +483,7 @@ static void test_request_size_cap(void)
     fixture_destroy(&f);
 }
 
-static void test_connection_cap(void)
+static void connection_cap(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -563,7 +563,7 @@ static void fallback_handler(void *ud, promc_http_request_t *req)
     (void)rc; /* the test checks the answer the client gets */
 }
 
-static void test_routes(void)
+static void routes(void)
 {
     const promc_http_route_t routes[] = {
         {.path = "/echo", .fn = echo_handler, .ud = &hits_echo},
@@ -657,7 +657,7 @@ static void teapot_metrics(void *ud, promc_http_request_t *req)
     (void)rc;
 }
 
-static void test_lifecycle(void)
+static void lifecycle(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -715,7 +715,7 @@ static void old_names_handler(void *ud, promc_http_request_t *req)
     (void)rc;
 }
 
-static void test_deprecated_names(void)
+static void deprecated_names(void)
 {
     const promc_http_route_t routes[] = {{.path = "/old", .fn = old_names_handler}};
     promc_http_server_t *s = NULL;
@@ -754,7 +754,7 @@ static int listening_socket(unsigned *port)
     return fd;
 }
 
-static void test_start_errors(void)
+static void start_errors(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -862,7 +862,7 @@ static void test_start_errors(void)
     fixture_destroy(&f);
 }
 
-static void test_shared_metrics(void)
+static void shared_metrics(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -909,7 +909,7 @@ static void test_shared_metrics(void)
     fixture_destroy(&f);
 }
 
-static void test_ipv6(void)
+static void ipv6(void)
 {
     int probe = socket(AF_INET6, SOCK_STREAM, 0);
     struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
@@ -953,7 +953,7 @@ static void test_ipv6(void)
 
 /* ---- stopping ----------------------------------------------------------------------------- */
 
-static void test_stop_with_clients(void)
+static void stop_with_clients(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -1040,7 +1040,7 @@ static int slow_reader_socket(unsigned port)
     return fd;
 }
 
-static void test_stop_drains_in_flight(void)
+static void stop_drains_in_flight(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -1135,7 +1135,7 @@ static double process_cpu(void)
 
 /* accept() failing with EMFILE: the server backs off instead of spinning, and serves the waiting
  * connections once descriptors are available again. */
-static void test_accept_errors(void)
+static void accept_errors(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -1178,7 +1178,7 @@ static void test_accept_errors(void)
 }
 
 /* Many connections over several threads all get served. */
-static void test_threads_share_port(void)
+static void threads_share_port(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -1208,7 +1208,7 @@ static void test_threads_share_port(void)
 /* A scrape past 1 MiB is streamed in chunks (HTTP/1.1 GET), framed by the connection closing for
  * HTTP/1.0, and still measured whole for HEAD; every form carries exactly what
  * promc_registry_write() gives.  A timeout after streaming began truncates the response. */
-static void test_streamed_scrape(void)
+static void streamed_scrape(void)
 {
     fixture_t f;
     fixture_init(&f);
@@ -1382,7 +1382,7 @@ static void count_http_threads(int policy, int *threads, int *with_policy)
     closedir(d);
 }
 
-static void test_sched_batch(void)
+static void sched_batch(void)
 {
     for (int batch = 1; batch >= 0; batch--) {
         promc_http_server_t *s = start_on(&(promc_http_opts_t){
@@ -1406,26 +1406,29 @@ static void test_sched_batch(void)
     }
 }
 
-int main(void)
+static const check_case_t cases[] = {
+    CHECK_CASE(metrics_endpoint),
+    CHECK_CASE(head_and_methods),
+    CHECK_CASE(health_and_ready),
+    CHECK_CASE(max_in_flight),
+    CHECK_CASE(scrape_timeout_and_errors),
+    CHECK_CASE(request_size_cap),
+    CHECK_CASE(connection_cap),
+    CHECK_CASE(routes),
+    CHECK_CASE(lifecycle),
+    CHECK_CASE(deprecated_names),
+    CHECK_CASE(start_errors),
+    CHECK_CASE(shared_metrics),
+    CHECK_CASE(ipv6),
+    CHECK_CASE(stop_with_clients),
+    CHECK_CASE(stop_drains_in_flight),
+    CHECK_CASE(threads_share_port),
+    CHECK_CASE(accept_errors),
+    CHECK_CASE(sched_batch),
+    CHECK_CASE(streamed_scrape),
+};
+
+int main(int argc, char **argv)
 {
-    test_metrics_endpoint();
-    test_head_and_methods();
-    test_health_and_ready();
-    test_max_in_flight();
-    test_scrape_timeout_and_errors();
-    test_request_size_cap();
-    test_connection_cap();
-    test_routes();
-    test_lifecycle();
-    test_deprecated_names();
-    test_start_errors();
-    test_shared_metrics();
-    test_ipv6();
-    test_stop_with_clients();
-    test_stop_drains_in_flight();
-    test_threads_share_port();
-    test_accept_errors();
-    test_sched_batch();
-    test_streamed_scrape();
-    return check_report("http_server_test");
+    return CHECK_MAIN("test_http_server", cases, argc, argv);
 }

@@ -19,7 +19,7 @@ static void hello(void *ud, promc_http_request_t *req)
     (void)rc; /* the test checks the answer the client gets */
 }
 
-int main(void)
+static void server_new_fails_cleanly(void)
 {
     CHECK_RC(failalloc_install(), 0);
     promc_registry_t *reg;
@@ -91,5 +91,11 @@ int main(void)
     }
     promc_counter_free(c);
     promc_registry_free(reg);
-    return check_report("http_oom_test");
+}
+
+static const check_case_t cases[] = {CHECK_CASE(server_new_fails_cleanly)};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN("test_http_oom", cases, argc, argv);
 }

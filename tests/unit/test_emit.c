@@ -1,6 +1,7 @@
-/* Custom collectors: what promc_emit_family / promc_emit_sample write, checked against what
- * client_python 0.16 writes for the same Metric (the expected texts were produced by
- * prometheus_client.exposition.generate_latest and openmetrics.exposition.generate_latest). */
+/* Custom collectors and the emit API (src/registry/collector.c, src/expose/emit.c): what
+ * promc_emit_family / promc_emit_sample write, checked against what client_python 0.16 writes for
+ * the same Metric (the expected texts were produced by prometheus_client.exposition.generate_latest
+ * and openmetrics.exposition.generate_latest). */
 #include <stdlib.h>
 #include <string.h>
 #include <promc/promc.h>
@@ -44,7 +45,7 @@ static int side_families(void *ud, promc_emit_t *e)
     return rc;
 }
 
-static void test_side_families(void)
+static void text_side_families(void)
 {
     int rc;
     char *t = render_collector(side_families, NULL, PROMC_FORMAT_TEXT, &rc);
@@ -75,7 +76,7 @@ static int with_units(void *ud, promc_emit_t *e)
     return 0;
 }
 
-static void test_units(void)
+static void unit_suffix_appended(void)
 {
     int rc, bad[2] = {0, 0};
     char *t = render_collector(with_units, bad, PROMC_FORMAT_OPENMETRICS, &rc);
@@ -103,7 +104,7 @@ static int bad_suffix(void *ud, promc_emit_t *e)
     return 0;
 }
 
-static void test_suffix(void)
+static void sample_suffix_checked(void)
 {
     int rc, got[3] = {0, 0, 0};
     char *t = render_collector(bad_suffix, got, PROMC_FORMAT_TEXT, &rc);
@@ -131,7 +132,7 @@ static int dup_labels(void *ud, promc_emit_t *e)
     return 0;
 }
 
-static void test_dup_labels(void)
+static void duplicate_label_names(void)
 {
     int rc, got[2] = {0, 0};
     char *t = render_collector(dup_labels, got, PROMC_FORMAT_TEXT, &rc);
@@ -142,11 +143,85 @@ static void test_dup_labels(void)
     promc_buf_free(t);
 }
 
-int main(void)
+/* The text of a whole registry in format f. */
+static char *render(promc_registry_t *r, promc_format_t f)
 {
-    test_side_families();
-    test_units();
-    test_suffix();
-    test_dup_labels();
-    return check_report("test_review_emit");
+    char *out = NULL;
+    size_t len = 0;
+    int rc = promc_registry_write_buf(r, &(promc_expose_opts_t){.format = f}, &out, &len);
+    CHECK_RC(rc, 0);
+    CHECK(!out || out[len] == '\0');
+    return out;
+}
+
+static int collect(void *ud, promc_emit_t *e)
+{
+    int *calls = ud;
+    (*calls)++;
+    int rc = promc_emit_family(e, "queue_items", "Items.", PROMC_COUNTER, NULL);
+    promc_label_t l[] = {{PROMC_STR("z"), PROMC_STR("1")}, {PROMC_STR("b"), PROMC_STR("\"")}};
+    rc = rc ? rc : promc_emit_sample(e, "_total", l, 2, 3);
+    rc = rc ? rc : promc_emit_sample(e, "_created", l, 2, 10);
+    rc = rc ? rc : promc_emit_family(e, "up", "Up.", PROMC_GAUGE, NULL);
+    rc = rc ? rc : promc_emit_sample(e, "", NULL, 0, 1);
+    rc = rc ? rc : promc_emit_family(e, "empty", "E.", PROMC_UNTYPED, NULL);
+    return rc;
+}
+
+static int failing_collect(void *ud, promc_emit_t *e)
+{
+    (void)ud;
+    CHECK_RC(promc_emit_family(e, "bad name", "", PROMC_GAUGE, NULL), PROMC_ENAME);
+    return PROMC_ECOLLECT;
+}
+
+/* Registration, scrape order, a failing collector, and freeing while registered. */
+static void collector_lifecycle(void)
+{
+    promc_registry_t *r;
+    CHECK_RC(promc_registry_new(&r), 0);
+    int calls = 0;
+    promc_collector_t *c;
+    const char *names[] = {"queue_items_total", "queue_items_created", "up"};
+    CHECK_RC(promc_collector_new(&c, collect, &calls, names, 3), 0);
+    CHECK_RC(promc_registry_register_collector(r, c), 0);
+    promc_gauge_t *g;
+    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up", .help = "", .registry = r}),
+             PROMC_EDUPLICATE);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "# HELP queue_items_total Items.\n# TYPE queue_items_total counter\n"
+                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
+                 "# HELP queue_items_created Items.\n# TYPE queue_items_created gauge\n"
+                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
+                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
+                 "# HELP empty E.\n# TYPE empty untyped\n");
+    promc_buf_free(t);
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK_STR(t, "# HELP queue_items Items.\n# TYPE queue_items counter\n"
+                 "queue_items_total{b=\"\\\"\",z=\"1\"} 3.0\n"
+                 "queue_items_created{b=\"\\\"\",z=\"1\"} 10.0\n"
+                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n"
+                 "# HELP empty E.\n# TYPE empty unknown\n# EOF\n");
+    promc_buf_free(t);
+    CHECK(calls == 2);
+    promc_collector_t *f;
+    CHECK_RC(promc_collector_new(&f, failing_collect, NULL, NULL, 0), 0);
+    CHECK_RC(promc_registry_register_collector(r, f), 0);
+    char *out;
+    size_t len;
+    CHECK_RC(promc_registry_write_buf(r, NULL, &out, &len), PROMC_ECOLLECT);
+    promc_collector_free(f);
+    promc_collector_free(c);
+    promc_registry_free(r);
+}
+
+static const check_case_t cases[] = {
+    CHECK_CASE(collector_lifecycle),   CHECK_CASE(text_side_families),
+    CHECK_CASE(unit_suffix_appended),  CHECK_CASE(sample_suffix_checked),
+    CHECK_CASE(duplicate_label_names),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN("test_emit", cases, argc, argv);
 }

@@ -138,7 +138,7 @@ static void start_stop_cycles(void)
     promc_registry_free(cycle_reg);
 }
 
-int main(void)
+static void scrapes_updates_and_stop(void)
 {
     promc_registry_t *reg;
     CHECK_RC(promc_registry_new(&reg), 0);
@@ -163,7 +163,7 @@ int main(void)
                                                             .max_in_flight = 64}),
              0);
     if (s == NULL)
-        return check_report("http_stress_test");
+        return;
     port = promc_http_server_port(s);
 
     pthread_t up[UPDATERS], sc[SCRAPERS];
@@ -199,7 +199,12 @@ int main(void)
     promc_gauge_free(level);
     promc_histogram_free(lat);
     promc_registry_free(reg);
+}
 
-    start_stop_cycles();
-    return check_report("http_stress_test");
+static const check_case_t cases[] = {CHECK_CASE(scrapes_updates_and_stop),
+                                     CHECK_CASE(start_stop_cycles)};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN("test_http_stress", cases, argc, argv);
 }

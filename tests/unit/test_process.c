@@ -203,7 +203,7 @@ static double cpu_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int main(void)
+static void standard_metrics(void)
 {
     promc_registry_t *reg;
     CHECK_RC(promc_registry_new(&reg), 0);
@@ -215,7 +215,7 @@ int main(void)
     char *text = scrape(reg);
     CHECK(text != NULL);
     if (text == NULL)
-        return check_report("process_collector_test");
+        return;
     /* Standard names, HELP texts and types. */
     static const char *const lines[] = {
         "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"
@@ -315,5 +315,11 @@ int main(void)
     CHECK(text && strstr(text, "process_") == NULL);
     free(text);
     promc_registry_free(reg);
-    return check_report("process_collector_test");
+}
+
+static const check_case_t cases[] = {CHECK_CASE(standard_metrics)};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN("test_process", cases, argc, argv);
 }
