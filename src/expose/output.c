@@ -68,53 +68,6 @@ void promc__writer_direct(promc__writer_t *w, const void *p, size_t n)
         sink_out(w, p, n);
 }
 
-/* The first byte at or after `i` that needs escaping - backslash, newline and, if `quotes`, the
- * double quote, as both formats want in label values and OpenMetrics in HELP too - or n; *rep gets
- * its two-byte replacement. */
-static inline size_t next_escape(const char *p, size_t n, size_t i, bool quotes, const char **rep)
-{
-    for (; i < n; i++) {
-        char c = p[i];
-        if (c == '\\') {
-            *rep = "\\\\";
-            return i;
-        }
-        if (c == '\n') {
-            *rep = "\\n";
-            return i;
-        }
-        if (c == '"' && quotes) {
-            *rep = "\\\"";
-            return i;
-        }
-    }
-    return n;
-}
-
-int promc__escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
-{
-    size_t start = 0, i;
-    const char *rep;
-    while ((i = next_escape(p, n, start, quotes, &rep)) < n) {
-        if (promc__strbuf_append(b, p + start, i - start) || promc__strbuf_append(b, rep, 2))
-            return PROMC_ENOMEM;
-        start = i + 1;
-    }
-    return promc__strbuf_append(b, p + start, n - start);
-}
-
-void promc__put_escaped(promc__writer_t *w, const char *p, size_t n, bool quotes)
-{
-    size_t start = 0, i;
-    const char *rep;
-    while ((i = next_escape(p, n, start, quotes, &rep)) < n) {
-        promc__put(w, p + start, i - start);
-        promc__put(w, rep, 2);
-        start = i + 1;
-    }
-    promc__put(w, p + start, n - start);
-}
-
 static int filter_init(promc__writer_t *w, const char *const *names, size_t n)
 {
     if (!n)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 #include <promc/expose.h>
+#include "fmt.h"
 #include "metric_internal.h"
 #include "strbuf.h"
 
@@ -83,12 +84,56 @@ static inline void promc__put_c(promc__writer_t *w, char c)
     w->buf[w->len++] = c;
 }
 
-/* Writes p[0..n) with backslash, newline and (when `quotes`) the double quote escaped, as label
- * values are in both formats and HELP is in OpenMetrics. */
-void promc__put_escaped(promc__writer_t *w, const char *p, size_t n, bool quotes);
+/* The first byte at or after `i` that needs escaping - backslash, newline and, if `quotes`, the
+ * double quote, as both formats want in label values and OpenMetrics in HELP too - or n; *rep gets
+ * its two-byte replacement. */
+static inline size_t promc__next_escape(const char *p, size_t n, size_t i, bool quotes,
+                                        const char **rep)
+{
+    for (; i < n; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            *rep = "\\\\";
+            return i;
+        }
+        if (c == '\n') {
+            *rep = "\\n";
+            return i;
+        }
+        if (c == '"' && quotes) {
+            *rep = "\\\"";
+            return i;
+        }
+    }
+    return n;
+}
 
 /* Appends the same escaped form to a buffer.  Returns 0 or PROMC_ENOMEM. */
-int promc__escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes);
+static inline int promc__escape_into(promc__strbuf_t *b, const char *p, size_t n, bool quotes)
+{
+    size_t start = 0, i;
+    const char *rep;
+    while ((i = promc__next_escape(p, n, start, quotes, &rep)) < n) {
+        if (promc__strbuf_append(b, p + start, i - start) || promc__strbuf_append(b, rep, 2))
+            return PROMC_ENOMEM;
+        start = i + 1;
+    }
+    return promc__strbuf_append(b, p + start, n - start);
+}
+
+/* Writes p[0..n) with backslash, newline and (when `quotes`) the double quote escaped, as label
+ * values are in both formats and HELP is in OpenMetrics. */
+static inline void promc__put_escaped(promc__writer_t *w, const char *p, size_t n, bool quotes)
+{
+    size_t start = 0, i;
+    const char *rep;
+    while ((i = promc__next_escape(p, n, start, quotes, &rep)) < n) {
+        promc__put(w, p + start, i - start);
+        promc__put(w, rep, 2);
+        start = i + 1;
+    }
+    promc__put(w, p + start, n - start);
+}
 
 /* Whether the name[] filter lets name+suffix through (always, without a filter). */
 bool promc__writer_allowed(const promc__writer_t *w, const char *name, const char *suffix);
@@ -118,13 +163,57 @@ int promc__join_labels(promc__writer_t *w, const promc_metric_t *m, const promc_
 int promc__join_info_labels(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *c,
                             const promc__info_labels_t *il);
 
+/* The sample lines are inline: a scrape writes one per sample, from walk.c and emit.c. */
+/* One sample line: name+suffix, the joined labels (with the extra label if given), the value
+ * already formatted. */
+static inline void promc__put_line_text(promc__writer_t *w, const char *name, const char *suffix,
+                                        const char *extra_name, const char *extra_value,
+                                        size_t extra_len, const char *val, size_t vlen)
+{
+    promc__put_s(w, name);
+    promc__put_s(w, suffix);
+    const promc__strbuf_t *b = &w->lab;
+    if (extra_name) {
+        promc__put_c(w, '{');
+        promc__put(w, b->data, w->pre_end);
+        if (w->pre_end)
+            promc__put_c(w, ',');
+        promc__put_s(w, extra_name);
+        promc__put(w, "=\"", 2);
+        promc__put_escaped(w, extra_value, extra_len, true);
+        promc__put_c(w, '"');
+        if (w->post_start < b->len) {
+            promc__put_c(w, ',');
+            promc__put(w, b->data + w->post_start, b->len - w->post_start);
+        }
+        promc__put_c(w, '}');
+    } else if (b->len) {
+        promc__put_c(w, '{');
+        promc__put(w, b->data, b->len);
+        promc__put_c(w, '}');
+    }
+    promc__put_c(w, ' ');
+    promc__put(w, val, vlen);
+    promc__put_c(w, '\n');
+}
+
 /* One sample line: name+suffix, the joined labels (with the extra label if given), the value. */
-void promc__put_line(promc__writer_t *w, const char *name, const char *suffix,
-                     const char *extra_name, const char *extra_value, size_t extra_len,
-                     double value);
+static inline void promc__put_line(promc__writer_t *w, const char *name, const char *suffix,
+                                   const char *extra_name, const char *extra_value,
+                                   size_t extra_len, double value)
+{
+    char tmp[40];
+    size_t n = promc__fmt_double(value, tmp);
+    promc__put_line_text(w, name, suffix, extra_name, extra_value, extra_len, tmp, n);
+}
 
 /* A child's _created line. */
-void promc__put_created(promc__writer_t *w, const char *name, const promc__child_t *c);
+static inline void promc__put_created(promc__writer_t *w, const char *name, const promc__child_t *s)
+{
+    char tmp[40];
+    size_t n = promc__fmt_micros(s->created_us, tmp);
+    promc__put_line_text(w, name, "_created", NULL, NULL, 0, tmp, n);
+}
 
 /* ---- emit.c: custom collectors ------------------------------------------------------------------
  */
