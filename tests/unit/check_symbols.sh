@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Only promc_* symbols leave the shared library (hidden visibility plus PROMC_API), and every
-# function the public headers declare is among them.
+# Only public promc_* symbols leave the shared library (hidden visibility plus PROMC_API): no
+# internal promc__* name and nothing without the prefix; every exported symbol is a function the
+# public headers declare, and every declared function is exported.
 set -euo pipefail
 lib=$1
 include_dir=$2
 exported=$(nm -D --defined-only "$lib" | awk '{print $3}' | sort)
-stray=$(grep -v '^promc_' <<<"$exported" || true)
+stray=$(grep -vE '^promc_[a-z0-9]' <<<"$exported" || true)
 if [ -n "$stray" ]; then
-    echo "symbols exported without the promc_ prefix:"
+    echo "symbols exported that are not public promc_* names (promc__* is internal):"
     echo "$stray"
     exit 1
 fi
@@ -17,6 +18,12 @@ missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 if [ -n "$missing" ]; then
     echo "declared in the headers but not exported:"
     echo "$missing"
+    exit 1
+fi
+undeclared=$(comm -13 <(echo "$declared") <(echo "$exported"))
+if [ -n "$undeclared" ]; then
+    echo "exported but declared in no public header:"
+    echo "$undeclared"
     exit 1
 fi
 echo "check_symbols: $(wc -l <<<"$exported") symbols, all promc_*, all $(wc -l <<<"$declared") declared functions exported"
