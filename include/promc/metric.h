@@ -6,8 +6,12 @@
  * with promc_counter_labels() and keep the child handle: every update on it is a single lock-free
  * atomic step that never fails, allocates, locks or formats.
  *
- * Child handles stay valid until the metric is freed, even after promc_metric_remove() or
- * promc_metric_clear() detached them (updates to a detached child are no longer exposed).
+ * A child handle is valid until that child is removed (promc_metric_remove(), promc_metric_clear())
+ * or the metric is freed; removing a child gives its memory back, so its handle must not be used
+ * after the removal returns, much like a pointer after free().  Code that removes children while
+ * other threads update them through kept handles must order the two itself.  Code that resolves
+ * the child at each update can use the one-shot forms instead (promc_counter_labels_inc() and the
+ * rest), which are safe against any concurrent removal.
  *
  * Updates through the handle of a metric that has label names are accepted and never exposed, as
  * no series stands for "no label values"; resolve a child instead. */
@@ -138,14 +142,38 @@ PROMC_API PROMC_NODISCARD int promc_info_labels(promc_info_t *i, const promc_str
 PROMC_API PROMC_NODISCARD int promc_enum_labels(promc_enum_t *e, const promc_str_t *values,
                                                 size_t n, promc_enum_t **child);
 
-/* Removes the child with these label values from the exposition (its handle stays valid,
- * detached).  Returns 0, PROMC_ENOENT (no such child), PROMC_ENOLABELS, PROMC_ELABELCOUNT or
- * PROMC_EINVAL (NULL metric, values NULL, or a value with a length and a NULL pointer).
- * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
+/* ---- One-shot updates -------------------------------------------------------------------------
+ * Resolve the child for `n` label values (creating it as promc_*_labels() does) and update it, in
+ * one call that is safe against a concurrent promc_metric_remove() or promc_metric_clear() of that
+ * child: the update lands before the removal, or on the child being removed and goes with it.  For
+ * code that looks the child up at each update (as client_golang's WithLabelValues(...).Inc()
+ * reads).  Returns 0 or what promc_*_labels() returns; promc_counter_labels_add() also
+ * PROMC_ENEGATIVE (nothing is created then).
+ * Thread-safety: any thread, lock-free when the child exists.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_counter_labels_inc(promc_counter_t *c,
+                                                       const promc_str_t *values, size_t n);
+PROMC_API PROMC_NODISCARD int
+promc_counter_labels_add(promc_counter_t *c, const promc_str_t *values, size_t n, double amount);
+PROMC_API PROMC_NODISCARD int promc_gauge_labels_set(promc_gauge_t *g, const promc_str_t *values,
+                                                     size_t n, double value);
+PROMC_API PROMC_NODISCARD int promc_gauge_labels_add(promc_gauge_t *g, const promc_str_t *values,
+                                                     size_t n, double amount);
+PROMC_API PROMC_NODISCARD int promc_histogram_labels_observe(promc_histogram_t *h,
+                                                             const promc_str_t *values, size_t n,
+                                                             double value);
+PROMC_API PROMC_NODISCARD int
+promc_summary_labels_observe(promc_summary_t *s, const promc_str_t *values, size_t n, double value);
+
+/* Removes the child with these label values: it is no longer exposed, its handle is no longer
+ * valid, and its memory goes back to the allocator once no lookup or scrape running at the time
+ * of the removal can still reach it (docs/threading.md).  Returns 0, PROMC_ENOENT (no such child),
+ * PROMC_ENOLABELS, PROMC_ELABELCOUNT or PROMC_EINVAL (NULL metric, values NULL, or a value with a
+ * length and a NULL pointer). Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
 PROMC_API PROMC_NODISCARD int promc_metric_remove(promc_metric_t *m, const promc_str_t *values,
                                                   size_t n);
 
-/* Removes every child.  Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
+/* Removes every child, as promc_metric_remove() each.
+ * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
 PROMC_API void promc_metric_clear(promc_metric_t *m);
 
 /* ---- Counter ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include "entry.h"
 #include "err.h"
 #include "fmt.h"
+#include "reclaim.h"
 #include "strbuf.h"
 #include "writer.h"
 
@@ -143,7 +144,9 @@ static int prepare_labels(promc__writer_t *w, promc_metric_t *m, promc__child_t 
     return promc__join_labels(w, m, s);
 }
 
-static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
+/* Writes one metric, walking its children inside a read section (reclaim.h), so that a child
+ * removed meanwhile stays readable until the walk has left it. */
+static int walk_metric(promc__writer_t *w, promc_metric_t *m, bool created)
 {
     bool om = w->fmt == PROMC_FORMAT_OPENMETRICS;
     unsigned mask = sample_mask(w, m, created);
@@ -175,6 +178,16 @@ static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
         }
     }
     return rc ? rc : w->err;
+}
+
+static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
+{
+    promc__read_enter();
+    int rc = walk_metric(w, m, created);
+    promc__read_exit();
+    /* A batch of removed children may be waiting for walks like this one to end. */
+    promc__metric_reclaim_try(m);
+    return rc;
 }
 
 static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,

@@ -1,9 +1,11 @@
-/* Children: allocation, lookup-or-create, removal, and the exposition list.
+/* Children: allocation, lookup-or-create, removal, the exposition list, and reclamation.
  *
  * A child is one block: the typed child, then its values' descriptors, then their bytes.  The
  * exposition list holds the live children in creation order; a removed child is unlinked from it
- * (its own next pointer left as it was, so a scrape standing on it walks on) and kept on the
- * metric's retired list until the metric is freed. */
+ * (its own next pointer left as it was, so a scrape standing on it walks on) and retired.  Retired
+ * children go back to the allocator in batches (reclaim.h): every RECLAIM_BATCH removals, at
+ * every clear, and after a scrape of the metric, each time freeing the batch whose grace period
+ * has ended and starting one for what was retired since. */
 #include <string.h>
 #include "alloc.h"
 #include "child_index.h"
@@ -11,6 +13,11 @@
 #include "err.h"
 #include "hash.h"
 #include "metric_internal.h"
+#include "reclaim.h"
+
+/* Removals between two reclaim attempts: each attempt costs a barrier on every CPU running the
+ * process (membarrier), so it is paid for a batch. */
+#define RECLAIM_BATCH 64
 
 promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n)
 {
@@ -50,6 +57,15 @@ void promc__child_free(promc_metric_t *m, promc__child_t *c)
     promc__free(c);
 }
 
+static void free_list(promc_metric_t *m, promc__child_t *c)
+{
+    while (c) {
+        promc__child_t *next = c->prev;
+        promc__child_free(m, c);
+        c = next;
+    }
+}
+
 void promc__children_free(promc_metric_t *m)
 {
     /* Live children, then retired ones, then the root (labelled metrics keep it off the list). */
@@ -60,11 +76,9 @@ void promc__children_free(promc_metric_t *m)
             promc__child_free(m, c);
         c = next;
     }
-    for (c = m->retired; c;) {
-        promc__child_t *next = c->prev;
-        promc__child_free(m, c);
-        c = next;
-    }
+    free_list(m, m->retired);
+    free_list(m, m->waiting);
+    m->retired = m->waiting = NULL;
     if (m->root)
         promc__child_free(m, m->root);
     m->root = NULL;
@@ -85,7 +99,8 @@ static int check_values(const promc_metric_t *m, const promc_str_t *values, size
     return 0;
 }
 
-int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
+/* Lookup-or-create inside the caller's read section. */
+static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
 {
     int rc = check_values(m, values, n);
     if (rc)
@@ -107,6 +122,8 @@ int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
     }
     if (c)
         goto done;
+    if (m->index.retired)
+        promc__metric_reclaim(m); /* the table grew: the old one joins a grace period */
     c = promc__child_new(m, values, n);
     if (!c) {
         rc = promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
@@ -131,6 +148,28 @@ done:
     return rc;
 }
 
+int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
+{
+    promc__read_enter();
+    int rc = child_get(m, values, n, out);
+    promc__read_exit();
+    return rc;
+}
+
+int promc__child_begin(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
+{
+    promc__read_enter();
+    int rc = child_get(m, values, n, out);
+    if (rc)
+        promc__read_exit();
+    return rc;
+}
+
+void promc__child_end(void)
+{
+    promc__read_exit();
+}
+
 /* Unlinks a child from the exposition list and retires it (under the lock). */
 static void unlink_child(promc_metric_t *m, promc__child_t *c)
 {
@@ -145,6 +184,51 @@ static void unlink_child(promc_metric_t *m, promc__child_t *c)
         m->tail = c->prev;
     c->prev = m->retired;
     m->retired = c;
+    m->retired_count++;
+}
+
+void promc__metric_reclaim(promc_metric_t *m)
+{
+    promc__child_index_t *ix = &m->index;
+    if ((m->waiting || ix->waiting) && promc__reclaim_safe(m->waiting_epoch)) {
+        free_list(m, m->waiting);
+        m->waiting = NULL;
+        promc__index_free_waiting(ix);
+    }
+    /* A batch whose grace period could not start (UINT64_MAX) is taken into the next one. */
+    bool stale = (m->waiting || ix->waiting) && m->waiting_epoch == UINT64_MAX;
+    if ((!m->waiting && !ix->waiting) || stale) {
+        bool any = promc__index_retired_to_waiting(ix);
+        if (m->retired) {
+            promc__child_t **end = &m->waiting;
+            while (*end)
+                end = &(*end)->prev;
+            *end = m->retired;
+            m->retired = NULL;
+            m->retired_count = 0;
+            any = true;
+        }
+        if (any || stale) {
+            m->waiting_epoch = promc__reclaim_begin();
+            if (promc__reclaim_safe(m->waiting_epoch)) {
+                free_list(m, m->waiting);
+                m->waiting = NULL;
+                promc__index_free_waiting(ix);
+            }
+        }
+    }
+    atomic_store_explicit(&m->reclaim_due, m->waiting || ix->waiting || m->retired || ix->retired,
+                          memory_order_relaxed);
+}
+
+void promc__metric_reclaim_try(promc_metric_t *m)
+{
+    if (!atomic_load_explicit(&m->reclaim_due, memory_order_relaxed))
+        return;
+    if (pthread_mutex_trylock(&m->lock) != 0)
+        return;
+    promc__metric_reclaim(m);
+    pthread_mutex_unlock(&m->lock);
 }
 
 int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
@@ -159,9 +243,13 @@ int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
     uint64_t hash = promc__hash_values(values, n);
     pthread_mutex_lock(&m->lock);
     promc__child_t *c = promc__index_take(&m->index, hash, values, n);
-    if (c)
+    if (c) {
         unlink_child(m, c);
-    else
+        if (m->retired_count >= RECLAIM_BATCH)
+            promc__metric_reclaim(m);
+        else
+            atomic_store_explicit(&m->reclaim_due, true, memory_order_relaxed);
+    } else
         rc = promc__err(PROMC_ENOENT, "metric '%s' has no child with these label values", m->name);
     pthread_mutex_unlock(&m->lock);
     return rc;
@@ -175,5 +263,6 @@ void promc_metric_clear(promc_metric_t *m)
     promc__index_clear(&m->index);
     while (m->tail)
         unlink_child(m, m->tail);
+    promc__metric_reclaim(m);
     pthread_mutex_unlock(&m->lock);
 }

@@ -169,14 +169,38 @@ void promc__index_clear(promc__child_index_t *ix)
     ix->live = 0;
 }
 
-void promc__index_destroy(promc__child_index_t *ix)
+static void free_tables(promc__child_table_t *t)
 {
-    promc__free(atomic_load_explicit(&ix->table, memory_order_relaxed));
-    for (promc__child_table_t *t = ix->retired; t;) {
+    while (t) {
         promc__child_table_t *next = t->retired_next;
         promc__free(t);
         t = next;
     }
+}
+
+void promc__index_destroy(promc__child_index_t *ix)
+{
+    promc__free(atomic_load_explicit(&ix->table, memory_order_relaxed));
+    free_tables(ix->retired);
+    free_tables(ix->waiting);
     atomic_store_explicit(&ix->table, NULL, memory_order_relaxed);
+    ix->retired = ix->waiting = NULL;
+}
+
+bool promc__index_retired_to_waiting(promc__child_index_t *ix)
+{
+    if (!ix->retired)
+        return false;
+    promc__child_table_t **end = &ix->waiting;
+    while (*end)
+        end = &(*end)->retired_next;
+    *end = ix->retired;
     ix->retired = NULL;
+    return true;
+}
+
+void promc__index_free_waiting(promc__child_index_t *ix)
+{
+    free_tables(ix->waiting);
+    ix->waiting = NULL;
 }

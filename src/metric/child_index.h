@@ -3,7 +3,8 @@
  * An open-addressing table of atomic child pointers, read without a lock: lookups load a slot with
  * acquire, writers (under the metric's lock) publish a child with a release store.  A removed
  * child leaves a tombstone; a table that fills up is replaced by a larger one, and the old one is
- * kept until the metric is freed, since a lock-free reader may still be probing it. */
+ * retired (reclaim.h), since a lock-free reader may still be probing it.  Lookups run inside a
+ * read section. */
 #ifndef PROMC_METRIC_CHILD_INDEX_H
 #define PROMC_METRIC_CHILD_INDEX_H
 
@@ -32,5 +33,10 @@ void promc__index_clear(promc__child_index_t *ix);
 
 /* Frees the tables (with the metric). */
 void promc__index_destroy(promc__child_index_t *ix);
+
+/* Reclamation, under the metric's lock: moves the retired tables into the grace period that is
+ * starting (returns whether there were any), and frees those of the grace period that ended. */
+bool promc__index_retired_to_waiting(promc__child_index_t *ix);
+void promc__index_free_waiting(promc__child_index_t *ix);
 
 #endif

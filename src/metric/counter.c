@@ -172,6 +172,34 @@ int promc_counter_labels(promc_counter_t *c, const promc_str_t *values, size_t n
     return 0;
 }
 
+int promc_counter_labels_inc(promc_counter_t *c, const promc_str_t *values, size_t n)
+{
+    if (!c || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_counter_labels_inc: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_begin(c->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    promc_counter_inc((promc_counter_t *)s);
+    promc__child_end();
+    return 0;
+}
+
+int promc_counter_labels_add(promc_counter_t *c, const promc_str_t *values, size_t n, double amount)
+{
+    if (!c || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_counter_labels_add: NULL argument");
+    if (!(amount >= 0))
+        return promc__err(PROMC_ENEGATIVE, "counter '%s': amount %g", c->s.metric->name, amount);
+    promc__child_t *s;
+    int rc = promc__child_begin(c->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    rc = promc_counter_add((promc_counter_t *)s, amount);
+    promc__child_end();
+    return rc;
+}
+
 promc_metric_t *promc_counter_metric(promc_counter_t *c)
 {
     return c ? c->s.metric : NULL;

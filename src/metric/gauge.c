@@ -79,6 +79,32 @@ int promc_gauge_labels(promc_gauge_t *g, const promc_str_t *values, size_t n, pr
     return 0;
 }
 
+int promc_gauge_labels_set(promc_gauge_t *g, const promc_str_t *values, size_t n, double value)
+{
+    if (!g || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_gauge_labels_set: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_begin(g->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    promc_gauge_set((promc_gauge_t *)s, value);
+    promc__child_end();
+    return 0;
+}
+
+int promc_gauge_labels_add(promc_gauge_t *g, const promc_str_t *values, size_t n, double amount)
+{
+    if (!g || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_gauge_labels_add: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_begin(g->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    promc_gauge_add((promc_gauge_t *)s, amount);
+    promc__child_end();
+    return 0;
+}
+
 promc_metric_t *promc_gauge_metric(promc_gauge_t *g)
 {
     return g ? g->s.metric : NULL;

@@ -171,6 +171,20 @@ int promc_histogram_labels(promc_histogram_t *h, const promc_str_t *values, size
     return 0;
 }
 
+int promc_histogram_labels_observe(promc_histogram_t *h, const promc_str_t *values, size_t n,
+                                   double value)
+{
+    if (!h || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_histogram_labels_observe: NULL argument");
+    promc__child_t *s;
+    int rc = promc__child_begin(h->s.metric, values, n, &s);
+    if (rc)
+        return rc;
+    promc_histogram_observe((promc_histogram_t *)s, value);
+    promc__child_end();
+    return 0;
+}
+
 promc_metric_t *promc_histogram_metric(promc_histogram_t *h)
 {
     return h ? h->s.metric : NULL;

@@ -10,9 +10,10 @@
  * Concurrency (docs/threading.md):
  * - Updates touch only a child's atomics.
  * - Lookups read the child index without a lock; a miss falls back to the metric's mutex.
- * - Children and index tables are never freed while the metric lives: a removed child is unlinked
- *   and kept on a retired list, a replaced table likewise, so a lock-free reader never touches
- *   freed memory.
+ * - Lookups and scrapes run inside read sections (reclaim.h).  A removed child is unlinked and
+ *   retired, a replaced index table likewise; retired memory is freed in batches once no read
+ *   section that could have seen it is still open, so a lock-free reader never touches freed
+ *   memory and a writer never waits for a reader.
  * - Exposition walks a singly linked list of live children in creation order (atomic next
  *   pointers); removal unlinks a child without changing its own next pointer, so a reader standing
  *   on it walks on.  Children created after the walk began (by seq) are skipped. */
@@ -127,7 +128,8 @@ typedef struct promc__child_index {
     _Atomic(promc__child_table_t *) table;
     size_t live;                   /* children in the table (under the metric's lock) */
     size_t tombstones;             /* (under the metric's lock) */
-    promc__child_table_t *retired; /* replaced tables, freed with the metric */
+    promc__child_table_t *retired; /* replaced tables not yet in a grace period */
+    promc__child_table_t *waiting; /* replaced tables in the metric's grace period */
 } promc__child_index_t;
 
 struct promc_metric {
@@ -159,8 +161,15 @@ struct promc_metric {
      * after it, so that a child removed and created again while the scrape walks (appended at the
      * end) is not written twice. */
     _Atomic uint64_t seq;
-    promc__child_t *tail;    /* (under the lock) */
-    promc__child_t *retired; /* removed children, linked through prev */
+    promc__child_t *tail; /* (under the lock) */
+    /* Reclamation (under the lock): removed children not yet in a grace period, linked through
+     * prev, and the batch whose grace period began at waiting_epoch (with the index's waiting
+     * tables).  reclaim_due tells a scrape that a batch may be ready to free. */
+    promc__child_t *retired;
+    size_t retired_count;
+    promc__child_t *waiting;
+    uint64_t waiting_epoch;
+    _Atomic bool reclaim_due;
 
     promc__child_t *root;
 };
@@ -189,8 +198,23 @@ void promc__child_free(promc_metric_t *m, promc__child_t *c);
  * PROMC_EINVAL, PROMC_ENOLABELS, PROMC_ELABELCOUNT or PROMC_ENOMEM. */
 int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out);
 
+/* The one-shot updates (promc_counter_labels_inc() ...): promc__child_get() inside a read section
+ * that stays open until promc__child_end(), so that the child cannot be freed by a concurrent
+ * removal before the update is done.  On an error the section is already closed. */
+int promc__child_begin(promc_metric_t *m, const promc_str_t *values, size_t n,
+                       promc__child_t **out);
+void promc__child_end(void);
+
 /* Frees every child, live and retired, and the index (with the metric). */
 void promc__children_free(promc_metric_t *m);
+
+/* Frees the batch of retired children and tables whose grace period has ended, and starts one
+ * for what was retired since.  Under the metric's lock; never waits. */
+void promc__metric_reclaim(promc_metric_t *m);
+
+/* promc__metric_reclaim() if the metric has something to reclaim and its lock is free at once
+ * (a scrape calls it after walking the metric, outside its read section). */
+void promc__metric_reclaim_try(promc_metric_t *m);
 
 /* ---- counter.c ---------------------------------------------------------------------------------
  */

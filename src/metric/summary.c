@@ -60,6 +60,20 @@ int promc_summary_labels(promc_summary_t *s, const promc_str_t *values, size_t n
     return 0;
 }
 
+int promc_summary_labels_observe(promc_summary_t *s, const promc_str_t *values, size_t n,
+                                 double value)
+{
+    if (!s || (n && !values))
+        return promc__err(PROMC_EINVAL, "promc_summary_labels_observe: NULL argument");
+    promc__child_t *c;
+    int rc = promc__child_begin(s->s.metric, values, n, &c);
+    if (rc)
+        return rc;
+    promc_summary_observe((promc_summary_t *)c, value);
+    promc__child_end();
+    return 0;
+}
+
 promc_metric_t *promc_summary_metric(promc_summary_t *s)
 {
     return s ? s->s.metric : NULL;

@@ -12,7 +12,8 @@ if [ -n "$stray" ]; then
     echo "$stray"
     exit 1
 fi
-declared=$(grep -hoE 'PROMC_API[^;(]*\bpromc_[a-z0-9_]+\(' "$include_dir"/promc/*.h |
+# Declarations may span lines (clang-format breaks after the return type): read the headers whole.
+declared=$(cat "$include_dir"/promc/*.h | tr '\n' ' ' | grep -oE 'PROMC_API[^;(]*\bpromc_[a-z0-9_]+\(' |
     grep -oE 'promc_[a-z0-9_]+\($' | tr -d '(' | sort -u)
 missing=$(comm -23 <(echo "$declared") <(echo "$exported"))
 if [ -n "$missing" ]; then

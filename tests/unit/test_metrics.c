@@ -93,16 +93,14 @@ static void labels(void)
                         "req_total{code=\"\",path=\"q\\\"\\\\\\n\0z\"} 1.0\n";
     CHECK(t && memcmp(t, want, sizeof want - 1) == 0);
     promc_buf_free(t);
-    /* Remove one child; its handle stays usable and is no longer exposed. */
+    /* Remove one child: no longer exposed (and its handle no longer to be used). */
     CHECK_RC(promc_metric_remove(promc_counter_metric(c), va, 2), 0);
     CHECK_RC(promc_metric_remove(promc_counter_metric(c), va, 2), PROMC_ENOENT);
-    promc_counter_inc(a);
     t = render(r, PROMC_FORMAT_TEXT);
     CHECK(t && !contains(t, "/x"));
     promc_buf_free(t);
     /* Re-creating it gives a fresh child at zero. */
     CHECK_RC(promc_counter_labels(c, va, 2, &a2), 0);
-    CHECK(a2 != a);
     CHECK(promc_counter_value(a2) == 0);
     /* Many children: the table grows and every child is found again. */
     promc_counter_t *kids[3000];
@@ -123,7 +121,7 @@ static void labels(void)
         promc_counter_t *k;
         CHECK_RC(promc_counter_labels(c, v, 2, &k), 0);
         if (i % 3 == 0)
-            bad += k == kids[i] || promc_counter_value(k) != 0;
+            bad += promc_counter_value(k) != 0; /* a new child (its memory may be the old one's) */
         else
             bad += k != kids[i] || promc_counter_value(k) != i;
     }
