@@ -161,6 +161,7 @@ LIB_N = {
     "L6": ((20_000_000, 1_000_000), (1_000_000, 50_000)),
     "L4": ((100_000, 100_000), (100_000, 100_000)),
     "L5": ((1_000_000, 250_000), (200_000, 50_000)),
+    "L7": ((1_000_000, 200_000), (100_000, 20_000)),
 }
 
 LIB_LABEL = {
@@ -171,10 +172,12 @@ LIB_LABEL = {
     "L6": "L6 histogram observe, default buckets",
     "L4": "L4 render {n} children",
     "L5": "L5 render {n} children",
+    "L7": "L7 churn: new child, inc, remove",
 }
 
 # Target: ratio of promc to the best peer (lower is better for times).
-LIB_TARGET = {"L1": 1.0, "L2": 0.33, "L3": 0.5, "L3k": 1.0, "L6": 0.7, "L4": 0.3, "L5": 0.25}
+LIB_TARGET = {"L1": 1.0, "L2": 0.33, "L3": 0.5, "L3k": 1.0, "L6": 0.7, "L4": 0.3, "L5": 0.25,
+              "L7": 1.0}
 
 
 def lib_cmd(impl, src, build, peers, workload, n):
@@ -301,6 +304,8 @@ def lib_report(impls, results):
         row(f"{w} peak RSS, MB", w, "peak_rss_kb", 1 / 1024, None)
     row("memory per labelled child (RSS after L4 setup / 100k), bytes", "L4", "bytes_per_child",
         1, None)
+    row(LIB_LABEL["L7"] + ", ns/op", "L7", "ns_op", 1, LIB_TARGET["L7"])
+    row("L7 RSS growth over the cycles, MB", "L7", "growth_kb", 1 / 1024, None)
 
     # Absolute targets that are not ratios.
     notes = []
@@ -311,9 +316,14 @@ def lib_report(impls, results):
                      f"(target ≤ 16 MB): {'met' if ok else '**not met**'}.")
     bpc = lib_median(results, "promc", "L4", "bytes_per_child")
     if bpc is not None:
-        ok = bpc <= 200
-        notes.append(f"- Memory per labelled child: {fmt_num(bpc)} bytes (target ≤ 200): "
+        ok = bpc <= 160
+        notes.append(f"- Memory per labelled child: {fmt_num(bpc)} bytes (target ≤ 160): "
                      f"{'met' if ok else '**not met**'}.")
+    g7 = lib_median(results, "promc", "L7", "growth_kb")
+    if g7 is not None:
+        ok = g7 / 1024 <= 8
+        notes.append(f"- L7: {short_n(lib_n(results, 'promc', 'L7'))} churn cycles grow promc's RSS "
+                     f"by {fmt_num(g7 / 1024)} MB (target ≤ 8 MB): {'met' if ok else '**not met**'}.")
     return table(header, rows) + ("\n\n" + "\n".join(notes) if notes else "")
 
 

@@ -8,6 +8,8 @@
  *   L3k  N increments on a kept child handle
  *   L6   N histogram observations, default buckets, values spread over the buckets
  *   L4/L5 render a family with N children (label "id") to a sink that only counts bytes
+ *   L7   N churn cycles: create the child for a new value ("c<i>"), increment it, remove it;
+ *        reports the RSS the N cycles added (growth_kb)
  *
  * One workload per process, so that peak RSS and the RSS growth belong to that workload alone. */
 #define _GNU_SOURCE
@@ -238,10 +240,45 @@ static void bench_render(const char *workload, long n)
            (double)(rss1 - rss0) * 1024.0 / (double)n, reset == 0 ? "" : "~", peak_render - rss1);
 }
 
+static void bench_l7(long n)
+{
+    promc_registry_t *r = new_registry();
+    promc_counter_t *c = new_counter(r, "bench_l7", 1);
+    promc_metric_t *m = promc_counter_metric(c);
+    char buf[24];
+    long rss0 = bench_rss_kb();
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++) {
+        int len = snprintf(buf, sizeof buf, "c%ld", i);
+        promc_str_t v = {buf, (size_t)len};
+        promc_counter_t *child;
+        int rc = promc_counter_labels(c, &v, 1, &child);
+        if (rc != 0)
+            die("promc_counter_labels", rc);
+        promc_counter_inc(child);
+        rc = promc_metric_remove(m, &v, 1);
+        if (rc != 0)
+            die("promc_metric_remove", rc);
+    }
+    double t = now_ns() - t0;
+    long rss1 = bench_rss_kb();
+    /* Every child is gone: the family renders its header only. */
+    char *out;
+    size_t len;
+    int rc = promc_registry_write_buf(r, NULL, &out, &len);
+    if (rc != 0)
+        die("promc_registry_write_buf", rc);
+    bool ok = strstr(out, "bench_l7_total{") == NULL;
+    promc_buf_free(out);
+    printf("RESULT impl=promc workload=L7 n=%ld ns_op=%.3f ms=%.3f check=%s peak_rss_kb=%ld "
+           "growth_kb=%ld\n",
+           n, t / (double)n, t / 1e6, ok ? "ok" : "WRONG", bench_peak_rss_kb(), rss1 - rss0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: bench_promc L1|L2|L3|L3k|L6|L4|L5 N\n");
+        fprintf(stderr, "usage: bench_promc L1|L2|L3|L3k|L6|L4|L5|L7 N\n");
         return 2;
     }
     const char *w = argv[1];
@@ -258,6 +295,8 @@ int main(int argc, char **argv)
         bench_l3(n, 0);
     else if (strcmp(w, "L3k") == 0)
         bench_l3(n, 1);
+    else if (strcmp(w, "L7") == 0)
+        bench_l7(n);
     else if (strcmp(w, "L6") == 0)
         bench_l6(n);
     else if (strcmp(w, "L4") == 0 || strcmp(w, "L5") == 0)

@@ -146,11 +146,30 @@ void render(const char* w, long n) {
               double(rss1 - rss0) * 1024.0 / n, reset == 0 ? "" : "~", peak_render - rss1);
 }
 
+// L7: churn cycles, create the child for a new value, increment it, remove it.
+void l7(long n) {
+  Registry r;
+  auto& fam = counter_family(r, "bench_l7");
+  long rss0 = bench_rss_kb();
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) {
+    Counter& c = fam.Add({{"id", "c" + std::to_string(i)}});
+    c.Increment();
+    fam.Remove(&c);
+  }
+  double t = now_ns() - t0;
+  long rss1 = bench_rss_kb();
+  bool ok = r.Collect().size() == 1 && r.Collect()[0].metric.empty();
+  std::printf("RESULT impl=prometheus-cpp workload=L7 n=%ld ns_op=%.3f ms=%.3f check=%s "
+              "peak_rss_kb=%ld growth_kb=%ld\n",
+              n, t / n, t / 1e6, ok ? "ok" : "WRONG", bench_peak_rss_kb(), rss1 - rss0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: bench_cpp L1|L2|L3|L3k|L6|L4|L5 N\n");
+    std::fprintf(stderr, "usage: bench_cpp L1|L2|L3|L3k|L6|L4|L5|L7 N\n");
     return 2;
   }
   std::string w = argv[1];
@@ -161,6 +180,7 @@ int main(int argc, char** argv) {
   else if (w == "L3") l3(n, false);
   else if (w == "L3k") l3(n, true);
   else if (w == "L6") l6(n);
+  else if (w == "L7") l7(n);
   else if (w == "L4" || w == "L5") render(w.c_str(), n);
   else {
     std::fprintf(stderr, "bench_cpp: unknown workload '%s'\n", w.c_str());

@@ -129,14 +129,35 @@ def render(w, n):
              rss1 - rss0, (rss1 - rss0) * 1024.0 / n, approx, peak_render - rss1), flush=True)
 
 
+def l7(n):
+    """Churn cycles: create the child for a new value, increment it, remove it."""
+    c = Counter("bench_l7", "Benchmark counter.", ["id"], registry=CollectorRegistry())
+    gc.collect()
+    rss0 = status_kb("VmRSS")
+    labels, remove = c.labels, c.remove
+    t0 = time.perf_counter_ns()
+    for i in range(n):
+        s = "c%d" % i
+        labels(s).inc()
+        remove(s)
+    t = time.perf_counter_ns() - t0
+    gc.collect()
+    rss1 = status_kb("VmRSS")
+    ok = len(c._metrics) == 0
+    print("RESULT impl=client_python workload=L7 n=%d ns_op=%.3f ms=%.3f check=%s peak_rss_kb=%d "
+          "growth_kb=%d" % (n, t / n, t / 1e6, "ok" if ok else "WRONG", status_kb("VmHWM"),
+                            rss1 - rss0), flush=True)
+
+
 def main():
     if len(sys.argv) != 3:
-        sys.exit("usage: lib_py.py L1|L2|L3|L3k|L6|L4|L5 N")
+        sys.exit("usage: lib_py.py L1|L2|L3|L3k|L6|L4|L5|L7 N")
     w, n = sys.argv[1], int(sys.argv[2])
     if n <= 0:
         sys.exit("lib_py.py: N must be positive")
     table = {"L1": l1, "L2": l2, "L3": lambda n: l3(n, False), "L3k": lambda n: l3(n, True),
-             "L6": l6, "L4": lambda n: render("L4", n), "L5": lambda n: render("L5", n)}
+             "L6": l6, "L4": lambda n: render("L4", n), "L5": lambda n: render("L5", n),
+             "L7": l7}
     if w not in table:
         sys.exit("lib_py.py: unknown workload %r" % w)
     table[w](n)

@@ -17,7 +17,7 @@
 
 /* Removals between two reclaim attempts: each attempt costs a barrier on every CPU running the
  * process (membarrier), so it is paid for a batch. */
-#define RECLAIM_BATCH 64
+#define RECLAIM_BATCH 256
 
 promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n)
 {

@@ -16,6 +16,7 @@
  * the number of cells share the counter's own cell with atomic adds.  A slot handed from an
  * exited thread to a new one passes through a mutex, which orders the old owner's last store before
  * the new owner's first load. */
+#include <stddef.h>
 #include "alloc.h"
 #include "err.h"
 #include "metric_internal.h"
@@ -27,7 +28,7 @@
 static inline promc__counter_cell_t *own_cell(promc_counter_t *c)
 {
     unsigned slot = promc__slot();
-    if (c->stripes)
+    if (c->mask)
         return slot - 1 <= c->mask ? &c->stripes[slot - 1].cell : NULL;
     return promc__owns(&c->owner, slot) ? &c->owned : NULL;
 }
@@ -76,7 +77,7 @@ double promc__counter_get(const struct promc_counter *c)
                  atomic_load_explicit(&owned->ival, memory_order_relaxed);
     double f = promc__bits_to_double(atomic_load_explicit(&shared->fbits, memory_order_relaxed)) +
                promc__bits_to_double(atomic_load_explicit(&owned->fbits, memory_order_relaxed));
-    for (unsigned k = 0; c->stripes && k <= c->mask; k++) {
+    for (unsigned k = 0; c->mask && k <= c->mask; k++) {
         promc__counter_cell_t *cell = &c->stripes[k].cell;
         i += atomic_load_explicit(&cell->ival, memory_order_relaxed);
         f += promc__bits_to_double(atomic_load_explicit(&cell->fbits, memory_order_relaxed));
@@ -112,6 +113,9 @@ static int counter_setup(promc_metric_t *m, const promc_metric_opts_t *o)
     while (p2 < st)
         p2 <<= 1;
     m->stripes = p2;
+    /* Without stripes no child reads the stripes pointer: leave it out (8 bytes a child). */
+    if (p2 <= 1)
+        m->child_size = offsetof(struct promc_counter, stripes);
     return 0;
 }
 
@@ -136,7 +140,9 @@ static int counter_child_init(promc_metric_t *m, promc__child_t *s)
 static void counter_child_destroy(promc_metric_t *m, promc__child_t *s)
 {
     (void)m;
-    promc__free_aligned(((struct promc_counter *)s)->stripes);
+    struct promc_counter *c = (struct promc_counter *)s;
+    if (c->mask)
+        promc__free_aligned(c->stripes);
 }
 
 static const promc__metric_ops_t counter_ops = {

@@ -21,7 +21,7 @@ __thread unsigned promc__tls_read_depth __attribute__((tls_model("initial-exec")
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t pool_used[PROMC__READERS / 64]; /* bit: record held by a live thread */
-static _Atomic unsigned pool_hwm;                /* records ever handed out: the scan's bound */
+static _Atomic unsigned pool_hwm;               /* records ever handed out: the scan's bound */
 static pthread_key_t pool_key;
 static bool pool_key_ok;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;

@@ -33,9 +33,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define PROMC__READERS       1024
-#define PROMC__READER_NONE   (PROMC__READERS + 1)
-#define PROMC__READER_UNSET  0u
+#define PROMC__READERS      1024
+#define PROMC__READER_NONE  (PROMC__READERS + 1)
+#define PROMC__READER_UNSET 0u
 
 typedef struct promc__reader_rec {
     _Atomic uint64_t epoch; /* 0: outside any read section */

@@ -237,7 +237,8 @@ int main(void)
     promc_counter_free(scratch);
     promc_registry_free(reg);
     if (atomic_load(&live_blocks) != 0) {
-        fprintf(stderr, "%ld blocks still live after freeing everything\n", atomic_load(&live_blocks));
+        fprintf(stderr, "%ld blocks still live after freeing everything\n",
+                atomic_load(&live_blocks));
         fails++;
     }
     printf("%d passed, %d failed\n", fails ? 0 : 1, fails ? 1 : 0);

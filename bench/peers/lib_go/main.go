@@ -207,9 +207,41 @@ func render(w string, n int64) {
 	runtime.KeepAlive(mfs)
 }
 
+// l7: churn cycles, create the child for a new value, increment it, delete it.
+func l7(n int64) {
+	r := prometheus.NewRegistry()
+	v := newVec(r, "bench_l7")
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss0 := statusKB("VmRSS")
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		s := "c" + strconv.FormatInt(i, 10)
+		v.WithLabelValues(s).Inc()
+		if !v.DeleteLabelValues(s) {
+			fmt.Fprintln(os.Stderr, "bench_go: DeleteLabelValues found nothing")
+			os.Exit(1)
+		}
+	}
+	d := time.Since(t0)
+	// Live data only, as for the render workloads: what the cycles left behind.
+	runtime.GC()
+	debug.FreeOSMemory()
+	rss1 := statusKB("VmRSS")
+	mfs, err := r.Gather()
+	ok := err == nil && len(mfs) == 0
+	ns := float64(d.Nanoseconds())
+	check := "WRONG"
+	if ok {
+		check = "ok"
+	}
+	fmt.Printf("RESULT impl=client_golang workload=L7 n=%d ns_op=%.3f ms=%.3f check=%s peak_rss_kb=%d growth_kb=%d\n",
+		n, ns/float64(n), ns/1e6, check, statusKB("VmHWM"), rss1-rss0)
+}
+
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: bench_go L1|L2|L3|L3k|L6|L4|L5 N")
+		fmt.Fprintln(os.Stderr, "usage: bench_go L1|L2|L3|L3k|L6|L4|L5|L7 N")
 		os.Exit(2)
 	}
 	n, err := strconv.ParseInt(os.Args[2], 10, 64)
@@ -228,6 +260,8 @@ func main() {
 		l3(n, true)
 	case "L6":
 		l6(n)
+	case "L7":
+		l7(n)
 	case "L4", "L5":
 		render(os.Args[1], n)
 	default:
