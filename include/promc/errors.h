@@ -35,7 +35,9 @@ extern "C" {
     XX(EADDR, -18, "cannot resolve or bind the address")                                           \
     XX(ESTATE, -19, "object is in the wrong state for this call")                                  \
     XX(ESYS, -20, "system call failed")                                                            \
-    XX(ECOLLECT, -21, "a custom collector reported a failure")
+    XX(ECOLLECT, -21, "a custom collector reported a failure")                                     \
+    XX(EUTF8, -22, "text is not valid UTF-8")                                                      \
+    XX(ELIMIT, -23, "the metric has reached its limit of children")
 
 /* The error codes: PROMC_EINVAL = -1 and so on (0 is success).  Since: 0.1 */
 typedef enum promc_errno {

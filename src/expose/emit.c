@@ -10,6 +10,7 @@
 #include "err.h"
 #include "names.h"
 #include "writer.h"
+#include "utf8.h"
 
 struct promc_emit {
     promc__writer_t *w;
@@ -94,6 +95,8 @@ int promc_emit_family(promc_emit_t *e, const char *name, const char *help, promc
         return promc__err(PROMC_EINVAL, "collector family '%.100s': invalid type", name);
     unit = unit ? unit : "";
     rc = promc__name_check_unit(name, unit);
+    if (!rc && help)
+        rc = promc__utf8_check(help, strlen(help), "collector family '%.100s': help", name);
     if (rc)
         return rc;
     /* As client_python's Metric: the unit is appended unless the name already ends with it. */
@@ -144,6 +147,11 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
             rc = promc__err(PROMC_EINVAL, "promc_emit_sample: label %zu is NULL", i);
         else
             rc = promc__name_check_label(labels[i].name.ptr, labels[i].name.len);
+        if (!rc)
+            rc = promc__utf8_check(labels[i].value.ptr, labels[i].value.len,
+                                   "collector family '%.100s': label '%.*s'", e->name.data,
+                                   (int)(labels[i].name.len > 100 ? 100 : labels[i].name.len),
+                                   labels[i].name.ptr);
     }
     if (!rc) {
         qsort(sorted, n, sizeof *sorted, cmp_label_ptr);

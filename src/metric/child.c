@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "metric_internal.h"
 #include "reclaim.h"
+#include "utf8.h"
 
 /* Removals between two reclaim attempts: each attempt costs a barrier on every CPU running the
  * process (membarrier), so it is paid for a batch. */
@@ -99,6 +100,19 @@ static int check_values(const promc_metric_t *m, const promc_str_t *values, size
     return 0;
 }
 
+/* Label values are UTF-8: checked before a child is created (a lookup that finds one compares
+ * against values checked then) and before a removal. */
+static int check_utf8(const promc_metric_t *m, const promc_str_t *values, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = promc__utf8_check(values[i].ptr, values[i].len, "metric '%.100s': label '%.100s'",
+                                   m->name, m->label_names[i]);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* Lookup-or-create inside the caller's read section. */
 static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
 {
@@ -113,6 +127,9 @@ static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
     }
 
     /* Slow path: look again under the lock, create if still absent. */
+    rc = check_utf8(m, values, n);
+    if (rc)
+        return rc;
     pthread_mutex_lock(&m->lock);
     size_t slot = 0;
     rc = promc__index_reserve(&m->index, hash, values, n, &slot, &c);
@@ -238,6 +255,8 @@ int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
     if (m->label_count && n == m->label_count && !values)
         return promc__err(PROMC_EINVAL, "promc_metric_remove: NULL values");
     int rc = check_values(m, values, n);
+    if (!rc)
+        rc = check_utf8(m, values, n);
     if (rc)
         return rc;
     uint64_t hash = promc__hash_values(values, n);

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "err.h"
 #include "metric_internal.h"
+#include "utf8.h"
 
 int promc_enum_set(promc_enum_t *e, size_t state)
 {
@@ -41,6 +42,10 @@ static int enum_check(const promc_metric_opts_t *o)
     for (size_t i = 0; i < o->state_count; i++) {
         if (!o->states[i])
             return promc__err(PROMC_EINVAL, "enum state %zu is NULL", i);
+        int rc = promc__utf8_check(o->states[i], strlen(o->states[i]), "enum '%.100s': state %zu",
+                                   o->name, i);
+        if (rc)
+            return rc;
         for (size_t j = 0; j < i; j++)
             if (strcmp(o->states[i], o->states[j]) == 0)
                 return promc__err(PROMC_EINVAL, "enum '%.100s': state '%.100s' given twice",

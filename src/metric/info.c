@@ -6,6 +6,7 @@
 #include "err.h"
 #include "metric_internal.h"
 #include "names.h"
+#include "utf8.h"
 
 static int cmp_label(const void *a, const void *b)
 {
@@ -24,6 +25,10 @@ int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
             (!labels[k].value.ptr && labels[k].value.len))
             return promc__err(PROMC_EINVAL, "promc_info_set: label %zu is NULL", k);
         int rc = promc__name_check_label(labels[k].name.ptr, labels[k].name.len);
+        if (!rc)
+            rc = promc__utf8_check(labels[k].value.ptr, labels[k].value.len,
+                                   "info '%.100s': label '%.*s'", m->name, (int)labels[k].name.len,
+                                   labels[k].name.ptr);
         if (rc)
             return rc;
         for (size_t j = 0; j < m->label_count; j++)

@@ -9,6 +9,7 @@
 #include "err.h"
 #include "metric_internal.h"
 #include "names.h"
+#include "utf8.h"
 
 /* Builds "ns_subsystem_name", drops a counter's _total, appends _unit: _build_full_name. */
 static int build_name(const promc__metric_ops_t *ops, const promc_metric_opts_t *o, char **out)
@@ -70,6 +71,11 @@ static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t 
     }
     if (o->unit && o->unit[0]) {
         int rc = promc__name_check_unit(o->name, o->unit);
+        if (rc)
+            return rc;
+    }
+    if (o->help) {
+        int rc = promc__utf8_check(o->help, strlen(o->help), "metric '%.100s': help", o->name);
         if (rc)
             return rc;
     }

@@ -55,13 +55,18 @@ class FailedVariable(Exception):
     """An operation on a variable whose creation failed."""
 
 
+class NotUTF8(ScriptError):
+    """A token that is not UTF-8.  client_python cannot take it (its strings are Unicode); promc
+    refuses it with PROMC_EUTF8.  On a `!` line that is the expected failure; elsewhere the script
+    is unusable for this test."""
+
+
 def text(b, lineno):
-    """A script token as the str client_python takes.  Strings in client_python are Unicode, so
-    bytes that are not UTF-8 cannot be expressed and make the script unusable for this test."""
+    """A script token as the str client_python takes."""
     try:
         return b.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScriptError(f"line {lineno}: {b!r} is not UTF-8; client_python cannot take it") from None
+        raise NotUTF8(f"line {lineno}: {b!r} is not UTF-8; client_python cannot take it") from None
 
 
 class Driver:
@@ -239,6 +244,13 @@ def main(argv):
     for op in ops:
         try:
             driver.run(op)
+        except NotUTF8 as e:
+            if not op.expect_fail:
+                print(f"pydriver: {script}: {e}", file=sys.stderr)
+                return 2
+            # The deliberate difference: promc refuses what client_python cannot express.
+            errors.append(op.lineno)
+            details.append(f"{op.lineno}: NotUTF8: {e}")
         except ScriptError as e:
             print(f"pydriver: {script}: {e}", file=sys.stderr)
             return 2
