@@ -47,9 +47,20 @@ typedef enum promc_type {
     PROMC_UNTYPED = 6 /* custom collectors only: "untyped" / "unknown" */
 } promc_type_t;
 
+/* What a metric does with a new label set once it has max_children children.  Since: 0.2 */
+typedef enum promc_limit_policy {
+    PROMC_LIMIT_REFUSE = 0,  /* promc_*_labels() returns PROMC_ELIMIT; nothing is created */
+    PROMC_LIMIT_OVERFLOW = 1 /* the update goes to one overflow child, PROMC_OVERFLOW_VALUE in
+                              * every label */
+} promc_limit_policy_t;
+
+/* The value of every label of the overflow child (PROMC_LIMIT_OVERFLOW).  Since: 0.2 */
+#define PROMC_OVERFLOW_VALUE "__overflow__"
+
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
- * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool since 0.2) */
+ * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool,
+ * max_children and on_limit since 0.2) */
 typedef struct promc_metric_opts {
     const char *name;      /* required; "x_total" on a counter is exposed as x_total all the same */
     const char *help;      /* required (may be ""); any UTF-8, escaped on output */
@@ -72,6 +83,13 @@ typedef struct promc_metric_opts {
      * child of a labelled metric, to keep children small).  Rounded up to a power of two, at most
      * 64. */
     unsigned stripes;
+    /* Labelled metrics: the most children the metric keeps (a cardinality guard against label
+     * values fed from user input).  0: the registry's default (promc_registry_set_max_children()),
+     * unlimited unless that is set.  Existing children keep working at the limit; a new label set
+     * is refused or folded into the overflow child, as on_limit says, and counted in the
+     * registry's promc_metric_children_limited_total{metric, action}. */
+    size_t max_children;
+    promc_limit_policy_t on_limit;
 } promc_metric_opts_t;
 
 /* ---- Construction and lifetime ----------------------------------------------------------------
@@ -125,7 +143,9 @@ PROMC_API size_t promc_metric_label_count(const promc_metric_t *m);
  * zero value the first time.  Values are any bytes.  The child handle is valid until the metric is
  * freed; keep it and update it directly.  Returns 0, PROMC_ENOLABELS (the metric has no label
  * names), PROMC_ELABELCOUNT, PROMC_EINVAL (a NULL handle, values or child, or a value with a
- * length and a NULL pointer) or PROMC_ENOMEM.
+ * length and a NULL pointer), PROMC_EUTF8 (a value is not UTF-8; the message gives the label and
+ * the byte offset), PROMC_ELIMIT (the metric is at max_children and refuses new label sets) or
+ * PROMC_ENOMEM.
  * Thread-safety: any thread, lock-free when the child exists; takes the metric's lock to create it.
  * Since: 0.1 */
 PROMC_API PROMC_NODISCARD int promc_counter_labels(promc_counter_t *c, const promc_str_t *values,

@@ -38,6 +38,11 @@ PROMC_API PROMC_NODISCARD int promc_registry_unregister(promc_registry_t *r, pro
  * client_python does).  Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API void promc_registry_set_created(promc_registry_t *r, bool enabled);
 
+/* The limit of children for the labelled metrics of this registry whose max_children is 0 (see
+ * promc_metric_opts_t); 0, the initial value, is unlimited.  Takes effect at each metric's next
+ * new label set.  Thread-safety: any thread, lock-free.  Since: 0.2 */
+PROMC_API void promc_registry_set_max_children(promc_registry_t *r, size_t max);
+
 /* ---- Custom collectors ------------------------------------------------------------------------
  * A collector is a callback run at every scrape that emits families and their samples.  It runs on
  * the scraping thread, possibly on several at once; it must not call into the registry that is

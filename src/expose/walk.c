@@ -190,6 +190,41 @@ static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
     return rc;
 }
 
+/* promc_metric_children_limited_total{action, metric}: for each labelled metric with a limit of
+ * children, the label sets refused or folded into its overflow child (the name is reserved in
+ * every registry). */
+static int write_limits(promc__writer_t *w, promc__entry_t **items, size_t n)
+{
+    static const char name[] = "promc_metric_children_limited";
+    if (!promc__writer_allowed(w, name, "_total"))
+        return 0;
+    bool header = false;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->kind != PROMC__ENTRY_METRIC)
+            continue;
+        promc_metric_t *m = (promc_metric_t *)items[i];
+        uint64_t limited = atomic_load_explicit(&m->limited, memory_order_relaxed);
+        if (!m->label_count || (!limited && !promc__metric_child_limit(m)))
+            continue;
+        if (!header) {
+            promc__put_header(w, name,
+                              "Label sets refused, or folded into the overflow child, because a "
+                              "metric had reached its limit of children.",
+                              PROMC_COUNTER, "");
+            header = true;
+        }
+        const char *action = m->on_limit == PROMC_LIMIT_OVERFLOW ? "folded" : "refused";
+        promc__strbuf_t *b = &w->lab;
+        b->len = 0;
+        if (promc__append_pair(b, "action", 6, action, strlen(action)) ||
+            promc__append_pair(b, "metric", 6, m->name, strlen(m->name)))
+            return promc__err(PROMC_ENOMEM, "labels");
+        w->pre_end = w->post_start = b->len;
+        promc__put_line(w, name, "_total", NULL, NULL, 0, (double)limited);
+    }
+    return w->err;
+}
+
 static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
                           void *ud, bool internal_sink)
 {
@@ -212,6 +247,8 @@ static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, 
             break;
         }
     }
+    if (!rc)
+        rc = write_limits(&w, items, n);
     if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)
         promc__put(&w, "# EOF\n", 6);
     if (!rc)

@@ -113,6 +113,18 @@ static int check_utf8(const promc_metric_t *m, const promc_str_t *values, size_t
     return 0;
 }
 
+static bool is_overflow(const promc_str_t *values, size_t n)
+{
+    size_t ol = sizeof PROMC_OVERFLOW_VALUE - 1;
+    for (size_t i = 0; i < n; i++)
+        if (values[i].len != ol || memcmp(values[i].ptr, PROMC_OVERFLOW_VALUE, ol) != 0)
+            return false;
+    return true;
+}
+
+static int find_or_create(promc_metric_t *m, uint64_t hash, const promc_str_t *values, size_t n,
+                          promc__child_t **out);
+
 /* Lookup-or-create inside the caller's read section. */
 static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)
 {
@@ -131,21 +143,56 @@ static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
     if (rc)
         return rc;
     pthread_mutex_lock(&m->lock);
+    rc = find_or_create(m, hash, values, n, &c);
+    pthread_mutex_unlock(&m->lock);
+    if (!rc)
+        *out = c;
+    return rc;
+}
+
+size_t promc__metric_child_limit(const promc_metric_t *m)
+{
+    if (m->max_children)
+        return m->max_children;
+    return promc__registry_max_children(
+        atomic_load_explicit(&m->entry.registry, memory_order_relaxed));
+}
+
+/* Under the lock: the child with these values, created if absent (the limit permitting). */
+static int find_or_create(promc_metric_t *m, uint64_t hash, const promc_str_t *values, size_t n,
+                          promc__child_t **out)
+{
     size_t slot = 0;
-    rc = promc__index_reserve(&m->index, hash, values, n, &slot, &c);
-    if (rc) {
-        rc = promc__err(PROMC_ENOMEM, "child table of '%s'", m->name);
-        goto done;
+    promc__child_t *c;
+    if (promc__index_reserve(&m->index, hash, values, n, &slot, &c))
+        return promc__err(PROMC_ENOMEM, "child table of '%s'", m->name);
+    if (c) {
+        *out = c;
+        return 0;
     }
-    if (c)
-        goto done;
+    size_t limit = promc__metric_child_limit(m);
+    if (limit && m->index.live >= limit &&
+        !(m->on_limit == PROMC_LIMIT_OVERFLOW && is_overflow(values, n))) {
+        atomic_fetch_add_explicit(&m->limited, 1, memory_order_relaxed);
+        if (m->on_limit == PROMC_LIMIT_REFUSE)
+            return promc__err(PROMC_ELIMIT, "metric '%.100s' has reached its limit of %zu children",
+                              m->name, limit);
+        /* Fold into the overflow child, created past the limit the first time. */
+        promc_str_t stack[8], *ov = n <= 8 ? stack : promc__malloc(n * sizeof *ov);
+        if (!ov)
+            return promc__err(PROMC_ENOMEM, "overflow child of '%s'", m->name);
+        for (size_t i = 0; i < n; i++)
+            ov[i] = PROMC_STR(PROMC_OVERFLOW_VALUE);
+        int rc = find_or_create(m, promc__hash_values(ov, n), ov, n, out);
+        if (ov != stack)
+            promc__free(ov);
+        return rc;
+    }
     if (m->index.retired)
         promc__metric_reclaim(m); /* the table grew: the old one joins a grace period */
     c = promc__child_new(m, values, n);
-    if (!c) {
-        rc = promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
-        goto done;
-    }
+    if (!c)
+        return promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
     c->hash = hash;
     /* Numbered under the lock, before publication (the list's release store carries it). */
     c->seq = atomic_load_explicit(&m->seq, memory_order_relaxed) + 1;
@@ -158,11 +205,8 @@ static int child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
         atomic_store_explicit(&m->head, c, memory_order_release);
     m->tail = c;
     promc__index_put(&m->index, slot, c);
-done:
-    pthread_mutex_unlock(&m->lock);
-    if (!rc)
-        *out = c;
-    return rc;
+    *out = c;
+    return 0;
 }
 
 int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, promc__child_t **out)

@@ -79,6 +79,8 @@ static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t 
         if (rc)
             return rc;
     }
+    if ((unsigned)o->on_limit > PROMC_LIMIT_OVERFLOW)
+        return promc__err(PROMC_EINVAL, "metric '%.100s': unknown on_limit policy", o->name);
     return ops->check ? ops->check(o) : 0;
 }
 
@@ -186,6 +188,8 @@ int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
         qsort_r(m->label_order, m->label_count, sizeof(size_t), cmp_label_index, m->label_names);
     }
     m->extra_pos = m->label_count;
+    m->max_children = o->max_children;
+    m->on_limit = o->on_limit;
     if (ops->setup) {
         rc = ops->setup(m, o);
         if (rc == PROMC_ENOMEM)

@@ -174,6 +174,12 @@ struct promc_metric {
     _Atomic bool reclaim_due;
 
     promc__child_t *root;
+
+    /* Cardinality limit: max_children (0: the registry's default) and what to do at it; label
+     * sets refused or folded into the overflow child so far. */
+    size_t max_children;
+    promc_limit_policy_t on_limit;
+    _Atomic uint64_t limited;
 };
 
 /* ---- metric.c ----------------------------------------------------------------------------------
@@ -206,6 +212,9 @@ int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
 int promc__child_begin(promc_metric_t *m, const promc_str_t *values, size_t n,
                        promc__child_t **out);
 void promc__child_end(void);
+
+/* The metric's limit of children: its own max_children, else its registry's default; 0: none. */
+size_t promc__metric_child_limit(const promc_metric_t *m);
 
 /* Frees every child, live and retired, and the index (with the metric). */
 void promc__children_free(promc_metric_t *m);

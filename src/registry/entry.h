@@ -53,6 +53,9 @@ int promc__registry_remove(promc_registry_t *r, promc__entry_t *e);
 /* Removes the entry from whichever registry holds it (no-op when none). */
 void promc__registry_detach(promc__entry_t *e);
 
+/* The registry's default limit of children (promc_registry_set_max_children); 0: none. */
+size_t promc__registry_max_children(const promc_registry_t *r);
+
 /* Copies the registry's entries in registration order, with a reference taken on each, and
  * whether _created samples are on.  Release with promc__registry_release(). */
 int promc__registry_snapshot(promc_registry_t *r, promc__entry_t ***items, size_t *n,

@@ -26,8 +26,13 @@ struct promc_registry {
     size_t bucket_count;
     size_t name_count;
     _Atomic bool created;
+    _Atomic size_t max_children;
     bool is_default;
 };
+
+/* Family names the exposition writes itself (walk.c): no entry may take them. */
+static const char *const reserved_names[] = {"promc_metric_children_limited",
+                                             "promc_metric_children_limited_total"};
 
 static promc_registry_t *g_default;
 static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;
@@ -150,6 +155,17 @@ void promc_registry_set_created(promc_registry_t *r, bool enabled)
         atomic_store_explicit(&r->created, enabled, memory_order_relaxed);
 }
 
+void promc_registry_set_max_children(promc_registry_t *r, size_t max)
+{
+    if (r)
+        atomic_store_explicit(&r->max_children, max, memory_order_relaxed);
+}
+
+size_t promc__registry_max_children(const promc_registry_t *r)
+{
+    return r ? atomic_load_explicit(&r->max_children, memory_order_relaxed) : 0;
+}
+
 /* ---- entries --------------------------------------------------------------------------------- */
 
 void promc__entry_init(promc__entry_t *e, promc__entry_kind_t kind,
@@ -196,12 +212,19 @@ int promc__registry_add(promc_registry_t *r, promc__entry_t *e)
         rc = promc__err(PROMC_ESTATE, "already registered");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < sizeof reserved_names / sizeof reserved_names[0]; k++)
+            if (strcmp(names[i], reserved_names[k]) == 0) {
+                rc = promc__err(PROMC_EDUPLICATE, "'%s' is a name promc's exposition writes",
+                                names[i]);
+                goto out;
+            }
         if (name_taken(r, names[i])) {
             rc = promc__err(PROMC_EDUPLICATE, "duplicated timeseries in registry: '%.100s'",
                             names[i]);
             goto out;
         }
+    }
     /* Reserve everything first, so that a failure leaves the registry as it was. */
     if (r->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;

@@ -167,11 +167,11 @@ static int expo_check(const char *out, size_t len, int om, char *err, size_t cap
         snprintf(err, cap, "the output does not end with a newline");
         return -1;
     }
-    static const char *const text_types[] = {"counter", "gauge", "histogram", "summary", "untyped",
-                                             NULL};
-    static const char *const om_types[] = {"counter", "gauge",   "histogram", "gaugehistogram",
-                                           "stateset", "info",   "summary",   "unknown",
-                                           NULL};
+    static const char *const text_types[] = {"counter", "gauge",   "histogram",
+                                             "summary", "untyped", NULL};
+    static const char *const om_types[] = {"counter",        "gauge",    "histogram",
+                                           "gaugehistogram", "stateset", "info",
+                                           "summary",        "unknown",  NULL};
     bool eof = false;
     size_t lineno = 0;
     for (const char *p = out; p < out + len;) {

@@ -20,10 +20,14 @@ static void want(const char *what, const char *text, int om, int ok)
 
 int main(void)
 {
-    want("a text exposition", "# HELP a_total A \\\\ \\n \"q\".\n# TYPE a_total counter\n"
-         "a_total{k=\"v \\\" \\\\ \\n \xc3\xbc\",l=\"\"} 1.0\nb 1e+06\nc -Inf\nd NaN\n", 0, 1);
-    want("an OpenMetrics exposition", "# HELP a A \\\"q\\\".\n# TYPE a counter\n# UNIT a \n"
-         "a_total{k=\"v\"} 1.0\n# EOF\n", 1, 1);
+    want("a text exposition",
+         "# HELP a_total A \\\\ \\n \"q\".\n# TYPE a_total counter\n"
+         "a_total{k=\"v \\\" \\\\ \\n \xc3\xbc\",l=\"\"} 1.0\nb 1e+06\nc -Inf\nd NaN\n",
+         0, 1);
+    want("an OpenMetrics exposition",
+         "# HELP a A \\\"q\\\".\n# TYPE a counter\n# UNIT a \n"
+         "a_total{k=\"v\"} 1.0\n# EOF\n",
+         1, 1);
     want("empty text", "", 0, 1);
     want("invalid UTF-8", "a{k=\"\xff\"} 1\n", 0, 0);
     want("a raw newline in a label value", "a{k=\"x\ny\"} 1\n", 0, 0);

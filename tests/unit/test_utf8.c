@@ -154,16 +154,17 @@ static void help_info_states_collectors(void)
     promc_registry_t *r;
     REQUIRE_RC(promc_registry_new(&r), 0);
     promc_gauge_t *g;
-    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "g", .help = "caf\xc3", .registry = r}),
-             PROMC_EUTF8);
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "g", .help = "caf\xc3", .registry = r}),
+        PROMC_EUTF8);
     CHECK(strstr(promc_last_error(), "help: invalid UTF-8 at byte 3") != NULL);
-    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "g", .help = "caf\xc3\xa9",
-                                                        .registry = r}),
+    CHECK_RC(promc_gauge_new(
+                 &g, &(promc_metric_opts_t){.name = "g", .help = "caf\xc3\xa9", .registry = r}),
              0);
     promc_info_t *in;
-    REQUIRE_RC(promc_info_new(&in, &(promc_metric_opts_t){.name = "build", .help = "B.",
-                                                          .registry = r}),
-               0);
+    REQUIRE_RC(
+        promc_info_new(&in, &(promc_metric_opts_t){.name = "build", .help = "B.", .registry = r}),
+        0);
     promc_label_t good[] = {{PROMC_STR("version"), PROMC_STR("1.0")}};
     CHECK_RC(promc_info_set(in, good, 1), 0);
     promc_label_t bad[] = {{PROMC_STR("branch"), PROMC_STR("ok")},
@@ -175,8 +176,11 @@ static void help_info_states_collectors(void)
     promc_buf_free(t);
     promc_enum_t *en;
     const char *states[] = {"ok", "\xff"};
-    CHECK_RC(promc_enum_new(&en, &(promc_metric_opts_t){.name = "st", .help = "S.", .states = states,
-                                                        .state_count = 2, .registry = r}),
+    CHECK_RC(promc_enum_new(&en, &(promc_metric_opts_t){.name = "st",
+                                                        .help = "S.",
+                                                        .states = states,
+                                                        .state_count = 2,
+                                                        .registry = r}),
              PROMC_EUTF8);
     CHECK(strstr(promc_last_error(), "state 1") != NULL);
     /* A collector's HELP and label values: the scrape fails with the code, nothing half-written. */

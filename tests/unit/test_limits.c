@@ -1,0 +1,168 @@
+/* Cardinality limits (promc_metric_opts_t.max_children, on_limit, the registry's default): at the
+ * limit a new label set is refused with PROMC_ELIMIT or folded into the overflow child, existing
+ * children keep working, and promc_metric_children_limited_total counts what happened. */
+#include <stdlib.h>
+#include <string.h>
+#include <promc/promc.h>
+#include "check.h"
+
+static char *render(promc_registry_t *r, promc_format_t f)
+{
+    char *t = NULL;
+    size_t n;
+    CHECK_RC(promc_registry_write_buf(r, &(promc_expose_opts_t){.format = f}, &t, &n), 0);
+    return t;
+}
+
+static bool has(const char *t, const char *s)
+{
+    return t && strstr(t, s) != NULL;
+}
+
+static const char *const ln[] = {"path"};
+
+static promc_counter_t *labelled(promc_registry_t *r, const char *name, size_t max,
+                                 promc_limit_policy_t pol)
+{
+    promc_counter_t *c = NULL;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = name,
+                                                          .help = "h",
+                                                          .label_names = ln,
+                                                          .label_count = 1,
+                                                          .registry = r,
+                                                          .max_children = max,
+                                                          .on_limit = pol}),
+             0);
+    return c;
+}
+
+static void refuse_at_limit(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_counter_t *c = labelled(r, "req", 3, PROMC_LIMIT_REFUSE), *k[3], *x = NULL;
+    REQUIRE(c != NULL);
+    const char *paths[] = {"/a", "/b", "/c"};
+    for (int i = 0; i < 3; i++) {
+        promc_str_t v = promc_str(paths[i]);
+        REQUIRE_RC(promc_counter_labels(c, &v, 1, &k[i]), 0);
+        promc_counter_inc(k[i]);
+    }
+    promc_str_t d = PROMC_STR("/d");
+    CHECK_RC(promc_counter_labels(c, &d, 1, &x), PROMC_ELIMIT);
+    CHECK(x == NULL);
+    CHECK(strstr(promc_last_error(), "'req' has reached its limit of 3 children") != NULL);
+    CHECK_RC(promc_counter_labels_inc(c, &d, 1), PROMC_ELIMIT);
+    /* Existing children: found, updated. */
+    promc_str_t a = PROMC_STR("/a");
+    CHECK_RC(promc_counter_labels_inc(c, &a, 1), 0);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "req_total{path=\"/a\"} 2.0\n") && !has(t, "/d"));
+    CHECK(has(t, "# HELP promc_metric_children_limited_total Label sets refused"));
+    CHECK(has(t, "# TYPE promc_metric_children_limited_total counter\n"
+                 "promc_metric_children_limited_total{action=\"refused\",metric=\"req\"} 2.0\n"));
+    promc_buf_free(t);
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK(has(t, "# TYPE promc_metric_children_limited counter\n"
+                 "promc_metric_children_limited_total{action=\"refused\",metric=\"req\"} 2.0\n"));
+    promc_buf_free(t);
+    /* A removal makes room. */
+    promc_str_t b = PROMC_STR("/b");
+    CHECK_RC(promc_metric_remove(promc_counter_metric(c), &b, 1), 0);
+    CHECK_RC(promc_counter_labels(c, &d, 1, &x), 0);
+    promc_counter_free(c);
+    promc_registry_free(r);
+}
+
+static void overflow_child(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_counter_t *c = labelled(r, "hits", 2, PROMC_LIMIT_OVERFLOW), *a, *b, *o1, *o2;
+    REQUIRE(c != NULL);
+    promc_str_t v[] = {PROMC_STR("/a"), PROMC_STR("/b"), PROMC_STR("/c"), PROMC_STR("/d")};
+    REQUIRE_RC(promc_counter_labels(c, &v[0], 1, &a), 0);
+    REQUIRE_RC(promc_counter_labels(c, &v[1], 1, &b), 0);
+    REQUIRE_RC(promc_counter_labels(c, &v[2], 1, &o1), 0);
+    REQUIRE_RC(promc_counter_labels(c, &v[3], 1, &o2), 0);
+    CHECK(o1 == o2 && o1 != a && o1 != b);
+    promc_counter_inc(o1);
+    CHECK_RC(promc_counter_labels_add(c, &v[3], 1, 2), 0);
+    promc_counter_inc(a);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "hits_total{path=\"/a\"} 1.0\nhits_total{path=\"/b\"} 0.0\n"
+                 "hits_total{path=\"__overflow__\"} 3.0\n"));
+    CHECK(has(t, "promc_metric_children_limited_total{action=\"folded\",metric=\"hits\"} 3.0\n"));
+    promc_buf_free(t);
+    /* The overflow child is an ordinary child: found by its values. */
+    promc_str_t ov = PROMC_STR(PROMC_OVERFLOW_VALUE);
+    promc_counter_t *o3;
+    CHECK_RC(promc_counter_labels(c, &ov, 1, &o3), 0);
+    CHECK(o3 == o1);
+    promc_counter_free(c);
+    promc_registry_free(r);
+}
+
+static void registry_default(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_counter_t *dflt = labelled(r, "dflt", 0, PROMC_LIMIT_REFUSE);
+    promc_counter_t *own = labelled(r, "own", 3, PROMC_LIMIT_REFUSE);
+    REQUIRE(dflt && own);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "{action=\"refused\",metric=\"own\"} 0.0\n") && !has(t, "metric=\"dflt\""));
+    promc_buf_free(t);
+    promc_registry_set_max_children(r, 1);
+    promc_str_t v[] = {PROMC_STR("x"), PROMC_STR("y")};
+    promc_counter_t *k;
+    CHECK_RC(promc_counter_labels(dflt, &v[0], 1, &k), 0);
+    CHECK_RC(promc_counter_labels(dflt, &v[1], 1, &k), PROMC_ELIMIT);
+    CHECK_RC(promc_counter_labels(own, &v[0], 1, &k), 0);
+    CHECK_RC(promc_counter_labels(own, &v[1], 1, &k), 0); /* its own limit, 3, wins */
+    promc_registry_set_max_children(r, 0);
+    CHECK_RC(promc_counter_labels(dflt, &v[1], 1, &k), 0);
+    promc_counter_free(dflt);
+    promc_counter_free(own);
+    promc_registry_free(r);
+}
+
+static void options_and_reserved_name(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_counter_t *c;
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "p",
+                                                          .help = "h",
+                                                          .registry = r,
+                                                          .on_limit = (promc_limit_policy_t)7}),
+             PROMC_EINVAL);
+    promc_gauge_t *g;
+    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "promc_metric_children_limited_total",
+                                                        .help = "h",
+                                                        .registry = r}),
+             PROMC_EDUPLICATE);
+    CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "promc_metric_children_limited",
+                                                          .help = "h",
+                                                          .registry = r}),
+             PROMC_EDUPLICATE);
+    /* No limited metric: no family. */
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "");
+    promc_buf_free(t);
+    promc_registry_free(r);
+}
+
+static const check_case_t cases[] = {
+    CHECK_CASE(refuse_at_limit),
+    CHECK_CASE(overflow_child),
+    CHECK_CASE(registry_default),
+    CHECK_CASE(options_and_reserved_name),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN("test_limits", cases, argc, argv);
+}
