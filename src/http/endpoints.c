@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "err.h"
+#include "fork.h"
 
 #define MAX_NAME_FILTERS 256
 #define STREAM_AFTER     (1u << 20) /* bytes of a scrape held whole before it is streamed */
@@ -36,6 +37,23 @@ static const char INDEX_HTML[] =
 
 static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
 static promc__http_shared_t *shared_list;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* fork() (fork.h, level 10): shared_lock is held while registry and metric locks are taken. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&shared_lock);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&shared_lock);
+}
+
+static void fork_init(void)
+{
+    (void)promc__atfork_add(PROMC__FORK_HTTP, fork_prepare, fork_release, fork_release);
+}
 
 static void shared_destroy(promc__http_shared_t *sh)
 {
@@ -89,6 +107,7 @@ fail:
 int promc__http_shared_acquire(promc_registry_t *reg, promc__http_shared_t **out)
 {
     int rc = 0;
+    pthread_once(&fork_once, fork_init);
     pthread_mutex_lock(&shared_lock);
     promc__http_shared_t *sh = shared_list;
     while (sh && sh->registry != reg)

@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "child_index.h"
 #include "err.h"
+#include "fork.h"
 #include "metric_internal.h"
 #include "names.h"
 #include "utf8.h"
@@ -124,10 +125,60 @@ static int build_entry_names(promc_metric_t *m)
     return 0;
 }
 
+/* Every live metric, so that fork() can take each one's lock (fork.h, level 30): a child process
+ * must not inherit a metric lock held by a thread it does not have. */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static promc_metric_t *all_head;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&all_lock);
+    for (promc_metric_t *m = all_head; m; m = m->all_next)
+        pthread_mutex_lock(&m->lock);
+}
+
+static void fork_release(void)
+{
+    for (promc_metric_t *m = all_head; m; m = m->all_next)
+        pthread_mutex_unlock(&m->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_init(void)
+{
+    (void)promc__atfork_add(PROMC__FORK_METRIC, fork_prepare, fork_release, fork_release);
+}
+
+static void list_add(promc_metric_t *m)
+{
+    pthread_once(&fork_once, fork_init);
+    pthread_mutex_lock(&all_lock);
+    m->all_next = all_head;
+    if (all_head)
+        all_head->all_prev = m;
+    all_head = m;
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void list_remove(promc_metric_t *m)
+{
+    pthread_mutex_lock(&all_lock);
+    if (m->all_prev)
+        m->all_prev->all_next = m->all_next;
+    else if (all_head == m)
+        all_head = m->all_next;
+    if (m->all_next)
+        m->all_next->all_prev = m->all_prev;
+    m->all_prev = m->all_next = NULL;
+    pthread_mutex_unlock(&all_lock);
+}
+
 /* Frees everything of a metric, whole or partly built. */
 static void metric_destroy(promc__entry_t *e)
 {
     promc_metric_t *m = (promc_metric_t *)e;
+    list_remove(m);
     promc__children_free(m);
     if (m->ops->teardown)
         m->ops->teardown(m);
@@ -164,6 +215,7 @@ int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
         promc__free(m);
         return promc__err(PROMC_ESYS, "pthread_mutex_init");
     }
+    list_add(m);
     rc = build_name(ops, o, &m->name);
     if (rc)
         goto fail;

@@ -180,6 +180,8 @@ struct promc_metric {
     size_t max_children;
     promc_limit_policy_t on_limit;
     _Atomic uint64_t limited;
+
+    struct promc_metric *all_prev, *all_next; /* every live metric, for fork() (metric.c) */
 };
 
 /* ---- metric.c ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fork.h"
 #include "reclaim.h"
 #ifdef __linux__
 #include <linux/membarrier.h>
@@ -92,7 +93,8 @@ static void reclaim_postfork_child(void)
 static void reclaim_init(void)
 {
     pool_key_ok = pthread_key_create(&pool_key, reader_release) == 0;
-    (void)pthread_atfork(reclaim_prefork, reclaim_postfork_parent, reclaim_postfork_child);
+    (void)promc__atfork_add(PROMC__FORK_RECLAIM, reclaim_prefork, reclaim_postfork_parent,
+                            reclaim_postfork_child);
 #ifdef __linux__
     const char *f = getenv("PROMC_RECLAIM_FENCES");
     bool fences = f && f[0] == '1';

@@ -2,6 +2,7 @@
  * that gives a slot back, and fork handlers that keep the bitmap's lock usable in a child. */
 #include <pthread.h>
 #include <stdint.h>
+#include "fork.h"
 #include "slots.h"
 
 static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -51,7 +52,8 @@ static void slot_init(void)
         slot_key = (pthread_key_t)-1;
         return;
     }
-    (void)pthread_atfork(slot_prefork, slot_postfork_parent, slot_postfork_child);
+    (void)promc__atfork_add(PROMC__FORK_SLOTS, slot_prefork, slot_postfork_parent,
+                            slot_postfork_child);
 }
 
 unsigned promc__slot_assign(void)

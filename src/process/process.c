@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "fork.h"
 
 static const char *const process_names[] = {
     "process_virtual_memory_bytes",
@@ -131,7 +132,7 @@ static void stat_postfork(void)
 
 static void read_consts(void)
 {
-    (void)pthread_atfork(stat_prefork, stat_postfork, stat_postfork);
+    (void)promc__atfork_add(PROMC__FORK_PROCESS, stat_prefork, stat_postfork, stat_postfork);
     long t = sysconf(_SC_CLK_TCK);
     clk_tck = t > 0 ? (double)t : 0;
     long p = sysconf(_SC_PAGESIZE);

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "entry.h"
 #include "err.h"
+#include "fork.h"
 #include "hash.h"
 
 typedef struct name_node {
@@ -28,7 +29,32 @@ struct promc_registry {
     _Atomic bool created;
     _Atomic size_t max_children;
     bool is_default;
+    struct promc_registry *all_prev, *all_next; /* every live registry (under all_lock) */
 };
+
+/* Every live registry, so that fork() can take each one's lock (fork.h, level 20). */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static promc_registry_t *all_head;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&all_lock);
+    for (promc_registry_t *r = all_head; r; r = r->all_next)
+        pthread_mutex_lock(&r->lock);
+}
+
+static void fork_release(void)
+{
+    for (promc_registry_t *r = all_head; r; r = r->all_next)
+        pthread_mutex_unlock(&r->lock);
+    pthread_mutex_unlock(&all_lock);
+}
+
+static void fork_init(void)
+{
+    (void)promc__atfork_add(PROMC__FORK_REGISTRY, fork_prepare, fork_release, fork_release);
+}
 
 /* Family names the exposition writes itself (walk.c): no entry may take them. */
 static const char *const reserved_names[] = {"promc_metric_children_limited",
@@ -108,6 +134,13 @@ static int registry_create(promc_registry_t **out)
         return promc__err(PROMC_ESYS, "pthread_mutex_init");
     }
     atomic_init(&r->created, true);
+    pthread_once(&fork_once, fork_init);
+    pthread_mutex_lock(&all_lock);
+    r->all_next = all_head;
+    if (all_head)
+        all_head->all_prev = r;
+    all_head = r;
+    pthread_mutex_unlock(&all_lock);
     *out = r;
     return 0;
 }
@@ -135,6 +168,14 @@ void promc_registry_free(promc_registry_t *r)
 {
     if (!r || r->is_default)
         return;
+    pthread_mutex_lock(&all_lock);
+    if (r->all_prev)
+        r->all_prev->all_next = r->all_next;
+    else
+        all_head = r->all_next;
+    if (r->all_next)
+        r->all_next->all_prev = r->all_prev;
+    pthread_mutex_unlock(&all_lock);
     for (size_t i = 0; i < r->count; i++)
         atomic_store(&r->items[i]->registry, NULL);
     for (size_t i = 0; i < r->bucket_count; i++)

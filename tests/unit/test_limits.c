@@ -140,10 +140,11 @@ static void options_and_reserved_name(void)
                                                           .on_limit = (promc_limit_policy_t)7}),
              PROMC_EINVAL);
     promc_gauge_t *g;
-    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "promc_metric_children_limited_total",
-                                                        .help = "h",
-                                                        .registry = r}),
-             PROMC_EDUPLICATE);
+    CHECK_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "promc_metric_children_limited_total",
+                                                   .help = "h",
+                                                   .registry = r}),
+        PROMC_EDUPLICATE);
     CHECK_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "promc_metric_children_limited",
                                                           .help = "h",
                                                           .registry = r}),
