@@ -13,8 +13,10 @@
  * the child at each update can use the one-shot forms instead (promc_counter_labels_inc() and the
  * rest), which are safe against any concurrent removal.
  *
- * Updates through the handle of a metric that has label names are accepted and never exposed, as
- * no series stands for "no label values"; resolve a child instead. */
+ * Updates through the handle of a metric that has label names are a mistake: no series stands for
+ * "no label values", so they are never exposed as the metric's.  They are not lost silently: the
+ * registry's exposition then carries promc_metric_parent_updated{metric="NAME"} 1, which an alert
+ * can catch (docs/errors.md).  Resolve a child instead. */
 #ifndef PROMC_METRIC_H
 #define PROMC_METRIC_H
 
@@ -260,28 +262,67 @@ PROMC_API void promc_histogram_observe_since(promc_histogram_t *h, promc_timer_t
 PROMC_API void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t);
 PROMC_API void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t);
 
-/* Time a block: PROMC_HISTOGRAM_TIME(h) { work(); }  - observes when the block is left normally
- * (not through return, goto, break or longjmp out of it).  The macros nest (one per line).
- * The names ending in `_` are the macros' own helpers.  Since: 0.1 */
+/* What a timing or in-progress scope records when it ends (the macros below fill it in): the
+ * seconds since `start` observed into `histogram` or `summary` or set into `gauge`, and
+ * `inprogress` decremented.  Since: 0.2 */
+typedef struct promc_scope {
+    promc_timer_t start;
+    promc_histogram_t *histogram;
+    promc_summary_t *summary;
+    promc_gauge_t *gauge;
+    promc_gauge_t *inprogress;
+} promc_scope_t;
+
+/* Ends a scope: records what promc_scope_t says.  The macros call it; call it yourself only for a
+ * scope you filled in by hand.  Thread-safety: any thread, lock-free.  Since: 0.2 */
+PROMC_API void promc_scope_end(promc_scope_t *s);
+
+/* Time a block: PROMC_HISTOGRAM_TIME(h) { work(); }, and track one in progress:
+ * PROMC_GAUGE_TRACK_INPROGRESS(g) { work(); } (the gauge goes up on entry).  With GCC and Clang the
+ * record is made however the block is left: at its end, by return, by goto, or by break or
+ * continue (which, inside the block, leave the block itself: it is a one-pass loop; to leave an
+ * enclosing loop, use the scope forms below).  Not when the block is left by longjmp().  With other
+ * compilers the record is made only when the block ends normally.  The macros nest (one per line).
+ * The names ending in `_` are the macros' own helpers.  Since: 0.1 (every way out since 0.2) */
 #define PROMC_CAT2_(a, b) a##b
 #define PROMC_CAT_(a, b)  PROMC_CAT2_(a, b)
 #define PROMC_T_          PROMC_CAT_(promc_t_, __LINE__)
 #define PROMC_ONCE_       PROMC_CAT_(promc_once_, __LINE__)
+#if defined(__GNUC__) || defined(__clang__)
+#define PROMC_SCOPE_CLEANUP_ __attribute__((cleanup(promc_scope_end)))
+#define PROMC_SCOPE_BLOCK_(init)                                                                   \
+    for (promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = init, *PROMC_ONCE_ = &PROMC_T_;             \
+         PROMC_ONCE_; PROMC_ONCE_ = NULL)
+#else
+#define PROMC_SCOPE_BLOCK_(init)                                                                   \
+    for (promc_scope_t PROMC_T_ = init, *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;                     \
+         promc_scope_end(&PROMC_T_), PROMC_ONCE_ = NULL)
+#endif
 #define PROMC_HISTOGRAM_TIME(h)                                                                    \
-    for (promc_timer_t PROMC_T_ = promc_timer_start(), *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;      \
-         promc_histogram_observe_since((h), PROMC_T_), PROMC_ONCE_ = NULL)
+    PROMC_SCOPE_BLOCK_(((promc_scope_t){promc_timer_start(), (h), NULL, NULL, NULL}))
 #define PROMC_SUMMARY_TIME(s)                                                                      \
-    for (promc_timer_t PROMC_T_ = promc_timer_start(), *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;      \
-         promc_summary_observe_since((s), PROMC_T_), PROMC_ONCE_ = NULL)
+    PROMC_SCOPE_BLOCK_(((promc_scope_t){promc_timer_start(), NULL, (s), NULL, NULL}))
 #define PROMC_GAUGE_TIME(g)                                                                        \
-    for (promc_timer_t PROMC_T_ = promc_timer_start(), *PROMC_ONCE_ = &PROMC_T_; PROMC_ONCE_;      \
-         promc_gauge_set_since((g), PROMC_T_), PROMC_ONCE_ = NULL)
-
-/* Track work in progress: the gauge goes up on entry and down when the block is left normally.
- * Since: 0.1 */
+    PROMC_SCOPE_BLOCK_(((promc_scope_t){promc_timer_start(), NULL, NULL, (g), NULL}))
 #define PROMC_GAUGE_TRACK_INPROGRESS(g)                                                            \
-    for (int PROMC_ONCE_ = (promc_gauge_inc(g), 1); PROMC_ONCE_;                                   \
-         promc_gauge_dec(g), PROMC_ONCE_ = 0)
+    PROMC_SCOPE_BLOCK_(                                                                            \
+        ((promc_scope_t){(promc_gauge_inc(g), promc_timer_start()), NULL, NULL, NULL, (g)}))
+
+#if defined(__GNUC__) || defined(__clang__)
+/* The scope forms, GCC and Clang only: a declaration that records when the enclosing scope ends,
+ * however it ends (not by longjmp()), and leaves break and continue to the enclosing loop:
+ *     while (next(&job)) { PROMC_TIME_SCOPE_HISTOGRAM(h); if (skip(job)) continue; run(job); }
+ * Since: 0.2 */
+#define PROMC_TIME_SCOPE_HISTOGRAM(h)                                                              \
+    promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = {promc_timer_start(), (h), NULL, NULL, NULL}
+#define PROMC_TIME_SCOPE_SUMMARY(s)                                                                \
+    promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = {promc_timer_start(), NULL, (s), NULL, NULL}
+#define PROMC_TIME_SCOPE_GAUGE(g)                                                                  \
+    promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = {promc_timer_start(), NULL, NULL, (g), NULL}
+#define PROMC_INPROGRESS_SCOPE(g)                                                                  \
+    promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = {(promc_gauge_inc(g), promc_timer_start()),      \
+                                                   NULL, NULL, NULL, (g)}
+#endif
 
 /* ---- Info -------------------------------------------------------------------------------------
  * Replaces the info labels (copied).  Names follow the label-name rules and must not repeat the

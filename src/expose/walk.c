@@ -225,6 +225,38 @@ static int write_limits(promc__writer_t *w, promc__entry_t **items, size_t n)
     return w->err;
 }
 
+/* promc_metric_parent_updated{metric} 1 for each labelled metric whose parent handle was updated
+ * (promc_counter_inc(handle) on a metric with label names): the update is exposed nowhere else,
+ * so the mistake shows here rather than as a silent loss (the name is reserved as above). */
+static int write_parent_updates(promc__writer_t *w, promc__entry_t **items, size_t n)
+{
+    static const char name[] = "promc_metric_parent_updated";
+    if (!promc__writer_allowed(w, name, ""))
+        return 0;
+    bool header = false;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->kind != PROMC__ENTRY_METRIC)
+            continue;
+        promc_metric_t *m = (promc_metric_t *)items[i];
+        if (!promc__metric_parent_used(m))
+            continue;
+        if (!header) {
+            promc__put_header(w, name,
+                              "1 for a metric with label names whose parent handle was updated: "
+                              "such updates are never exposed; resolve a child instead.",
+                              PROMC_GAUGE, "");
+            header = true;
+        }
+        promc__strbuf_t *b = &w->lab;
+        b->len = 0;
+        if (promc__append_pair(b, "metric", 6, m->name, strlen(m->name)))
+            return promc__err(PROMC_ENOMEM, "labels");
+        w->pre_end = w->post_start = b->len;
+        promc__put_line(w, name, "", NULL, NULL, 0, 1);
+    }
+    return w->err;
+}
+
 static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, promc_sink_fn sink,
                           void *ud, bool internal_sink)
 {
@@ -249,6 +281,8 @@ static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, 
     }
     if (!rc)
         rc = write_limits(&w, items, n);
+    if (!rc)
+        rc = write_parent_updates(&w, items, n);
     if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)
         promc__put(&w, "# EOF\n", 6);
     if (!rc)

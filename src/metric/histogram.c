@@ -137,6 +137,12 @@ static void histogram_teardown(promc_metric_t *m)
     promc__free(m->bounds);
 }
 
+static bool histogram_used(promc_metric_t *m, const promc__child_t *s)
+{
+    (void)m;
+    return promc_histogram_count((const promc_histogram_t *)s) != 0;
+}
+
 static const promc__metric_ops_t histogram_ops = {
     .type = PROMC_HISTOGRAM,
     .child_size = sizeof(struct promc_histogram),
@@ -146,6 +152,7 @@ static const promc__metric_ops_t histogram_ops = {
     .check = histogram_check,
     .setup = histogram_setup,
     .teardown = histogram_teardown,
+    .used = histogram_used,
 };
 
 int promc_histogram_new(promc_histogram_t **out, const promc_metric_opts_t *opts)

@@ -79,6 +79,14 @@ static void info_child_destroy(promc_metric_t *m, promc__child_t *s)
     promc__free(((struct promc_info *)s)->labels);
 }
 
+static bool info_used(promc_metric_t *m, const promc__child_t *s)
+{
+    pthread_mutex_lock(&m->lock);
+    bool used = ((const struct promc_info *)s)->labels != NULL;
+    pthread_mutex_unlock(&m->lock);
+    return used;
+}
+
 static const promc__metric_ops_t info_ops = {
     .type = PROMC_INFO,
     .child_size = sizeof(struct promc_info),
@@ -86,6 +94,7 @@ static const promc__metric_ops_t info_ops = {
     .suffix_count = sizeof info_suffixes / sizeof info_suffixes[0],
     .unitless = true,
     .child_destroy = info_child_destroy,
+    .used = info_used,
 };
 
 int promc_info_new(promc_info_t **out, const promc_metric_opts_t *opts)

@@ -285,6 +285,11 @@ void promc_metric_free(promc_metric_t *m)
     promc__entry_unref(&m->entry);
 }
 
+bool promc__metric_parent_used(promc_metric_t *m)
+{
+    return m->label_count && m->root && m->ops->used && m->ops->used(m, m->root);
+}
+
 const char *promc_metric_name(const promc_metric_t *m)
 {
     return m ? m->name : NULL;

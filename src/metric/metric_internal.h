@@ -121,6 +121,8 @@ typedef struct promc__metric_ops {
     int (*child_init)(struct promc_metric *m, promc__child_t *c);
     /* Frees what child_init (or later updates) allocated. */
     void (*child_destroy)(struct promc_metric *m, promc__child_t *c);
+    /* Whether a child holds anything but its zero value (for the parent-update diagnostic). */
+    bool (*used)(struct promc_metric *m, const promc__child_t *c);
 } promc__metric_ops_t;
 
 typedef struct promc__child_table promc__child_table_t;
@@ -214,6 +216,10 @@ int promc__child_get(promc_metric_t *m, const promc_str_t *values, size_t n, pro
 int promc__child_begin(promc_metric_t *m, const promc_str_t *values, size_t n,
                        promc__child_t **out);
 void promc__child_end(void);
+
+/* Whether the parent handle of a labelled metric was updated: a mistake, as no series stands for
+ * "no label values" and the update is never exposed.  The exposition reports it. */
+bool promc__metric_parent_used(promc_metric_t *m);
 
 /* The metric's limit of children: its own max_children, else its registry's default; 0: none. */
 size_t promc__metric_child_limit(const promc_metric_t *m);

@@ -3,8 +3,8 @@
  * lists, registry locks), scrape (registry locks, info labels under the metric lock) and set info
  * labels.  The main thread forks WORKERS children one after another; each child must be able to use
  * promc at once from its own thread and from a new one: create a metric, resolve and remove
- * children, set info labels, scrape.  A child that hangs on a lock left held by a thread it does not
- * have is killed by its alarm and fails the test.  The parent's values stay exact. */
+ * children, set info labels, scrape.  A child that hangs on a lock left held by a thread it does
+ * not have is killed by its alarm and fails the test.  The parent's values stay exact. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <promc/promc.h>
 
-#define WORKERS 40
+#define WORKERS       40
 #define CHILD_SECONDS 10
 
 static promc_registry_t *reg;
@@ -55,8 +55,8 @@ static void *registrar(void *arg)
     (void)arg;
     for (long i = 0; !atomic_load(&done); i++) {
         promc_gauge_t *g;
-        if (promc_gauge_new(&g, &(promc_metric_opts_t){.name = "temporary", .help = "T.",
-                                                        .registry = reg}) != 0)
+        if (promc_gauge_new(&g, &(promc_metric_opts_t){
+                                    .name = "temporary", .help = "T.", .registry = reg}) != 0)
             abort();
         promc_gauge_set(g, (double)i);
         promc_gauge_free(g);
@@ -98,9 +98,11 @@ static int use_promc(void)
         return 10;
     const char *ln[] = {"job"};
     promc_counter_t *c, *k;
-    if (promc_counter_new(&c, &(promc_metric_opts_t){.name = "worker_jobs", .help = "J.",
-                                                      .label_names = ln, .label_count = 1,
-                                                      .registry = r}))
+    if (promc_counter_new(&c, &(promc_metric_opts_t){.name = "worker_jobs",
+                                                     .help = "J.",
+                                                     .label_names = ln,
+                                                     .label_count = 1,
+                                                     .registry = r}))
         return 11;
     for (int i = 0; i < 600; i++) {
         char key[16];
@@ -147,13 +149,15 @@ int main(void)
     if (promc_registry_new(&reg))
         return 1;
     const char *ln[] = {"key"};
-    if (promc_counter_new(&churn, &(promc_metric_opts_t){.name = "churn", .help = "C.",
-                                                          .label_names = ln, .label_count = 1,
-                                                          .registry = reg}) ||
-        promc_counter_new(&steady, &(promc_metric_opts_t){.name = "steady", .help = "S.",
-                                                           .registry = reg}) ||
-        promc_info_new(&info, &(promc_metric_opts_t){.name = "build", .help = "B.",
-                                                      .registry = reg}))
+    if (promc_counter_new(&churn, &(promc_metric_opts_t){.name = "churn",
+                                                         .help = "C.",
+                                                         .label_names = ln,
+                                                         .label_count = 1,
+                                                         .registry = reg}) ||
+        promc_counter_new(
+            &steady, &(promc_metric_opts_t){.name = "steady", .help = "S.", .registry = reg}) ||
+        promc_info_new(&info,
+                       &(promc_metric_opts_t){.name = "build", .help = "B.", .registry = reg}))
         return 1;
     pthread_t th[5];
     pthread_create(&th[0], NULL, churner, (void *)0L);

@@ -1,6 +1,8 @@
 /* Cardinality limits (promc_metric_opts_t.max_children, on_limit, the registry's default): at the
  * limit a new label set is refused with PROMC_ELIMIT or folded into the overflow child, existing
- * children keep working, and promc_metric_children_limited_total counts what happened. */
+ * children keep working, and promc_metric_children_limited_total counts what happened.  Also the
+ * other guard the exposition carries: promc_metric_parent_updated for an update through the parent
+ * handle of a labelled metric. */
 #include <stdlib.h>
 #include <string.h>
 #include <promc/promc.h>
@@ -156,7 +158,64 @@ static void options_and_reserved_name(void)
     promc_registry_free(r);
 }
 
+/* An update through the parent handle of a labelled metric is reported, not silently lost. */
+static void parent_update_reported(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_counter_t *c = labelled(r, "jobs", 0, PROMC_LIMIT_REFUSE), *k;
+    REQUIRE(c != NULL);
+    promc_str_t v = PROMC_STR("/a");
+    REQUIRE_RC(promc_counter_labels(c, &v, 1, &k), 0);
+    promc_counter_inc(k);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(!has(t, "promc_metric_parent_updated"));
+    promc_buf_free(t);
+    promc_counter_inc(c); /* the mistake */
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "jobs_total{path=\"/a\"} 1.0\n"));
+    CHECK(has(t, "# TYPE promc_metric_parent_updated gauge\n"
+                 "promc_metric_parent_updated{metric=\"jobs\"} 1.0\n"));
+    promc_buf_free(t);
+    const char *only[] = {"jobs_total"};
+    char *f = NULL;
+    size_t n;
+    CHECK_RC(
+        promc_registry_write_buf(r, &(promc_expose_opts_t){.names = only, .name_count = 1}, &f, &n),
+        0);
+    CHECK(f && !has(f, "parent_updated")); /* name[] filtering applies to it too */
+    promc_buf_free(f);
+    /* Each type's parent: gauge, histogram, info. */
+    const char *ln2[] = {"k"};
+    promc_gauge_t *g;
+    promc_histogram_t *h;
+    promc_info_t *in;
+    promc_metric_opts_t o = {.help = "h", .label_names = ln2, .label_count = 1, .registry = r};
+    o.name = "g";
+    REQUIRE_RC(promc_gauge_new(&g, &o), 0);
+    o.name = "hh";
+    REQUIRE_RC(promc_histogram_new(&h, &o), 0);
+    o.name = "inf";
+    REQUIRE_RC(promc_info_new(&in, &o), 0);
+    promc_gauge_set(g, 3);
+    promc_histogram_observe(h, 1);
+    promc_label_t l = {PROMC_STR("version"), PROMC_STR("1")};
+    CHECK_RC(promc_info_set(in, &l, 1), 0);
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK(has(t, "promc_metric_parent_updated{metric=\"g\"} 1.0\n"));
+    CHECK(has(t, "promc_metric_parent_updated{metric=\"hh\"} 1.0\n"));
+    CHECK(has(t, "promc_metric_parent_updated{metric=\"inf\"} 1.0\n"));
+    promc_buf_free(t);
+    promc_gauge_free(g);
+    promc_histogram_free(h);
+    promc_info_free(in);
+    promc_counter_free(c);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
+    CHECK_CASE(parent_update_reported),
     CHECK_CASE(refuse_at_limit),
     CHECK_CASE(overflow_child),
     CHECK_CASE(registry_default),
