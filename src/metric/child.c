@@ -3,7 +3,7 @@
  * A child is one block: the typed child, then its values' descriptors, then their bytes.  The
  * exposition list holds the live children in creation order; a removed child is unlinked from it
  * (its own next pointer left as it was, so a scrape standing on it walks on) and retired.  Retired
- * children go back to the allocator in batches (reclaim.h): every RECLAIM_BATCH removals, at
+ * children go back to the allocator in batches (reclaim.h): every RECLAIM_BYTES retired, at
  * every clear, and after a scrape of the metric, each time freeing the batch whose grace period
  * has ended and starting one for what was retired since. */
 #include <string.h>
@@ -16,9 +16,18 @@
 #include "reclaim.h"
 #include "utf8.h"
 
-/* Removals between two reclaim attempts: each attempt costs a barrier on every CPU running the
- * process (membarrier), so it is paid for a batch. */
-#define RECLAIM_BATCH 256
+/* Retired memory (children and replaced index tables) between two reclaim attempts: an attempt
+ * costs a system call and a barrier on every CPU running the process (membarrier), so it is paid
+ * for a batch: about a thousand small children, or one table of 16,384 slots. */
+#define RECLAIM_BYTES (128 * 1024)
+
+static void retired_grew(promc_metric_t *m)
+{
+    if (m->retired_bytes + m->index.retired_bytes >= RECLAIM_BYTES)
+        promc__metric_reclaim(m);
+    else
+        atomic_store_explicit(&m->reclaim_due, true, memory_order_relaxed);
+}
 
 promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n)
 {
@@ -40,8 +49,7 @@ promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, s
             v[i].len = values[i].len;
             p += values[i].len;
         }
-        c->values = v;
-        c->hash = promc__hash_values(values, n);
+        c->values = v; /* the caller, which has hashed the values, sets c->hash */
     }
     c->created_us = promc__now_unix_us();
     if (m->ops->child_init && m->ops->child_init(m, c)) {
@@ -189,7 +197,7 @@ static int find_or_create(promc_metric_t *m, uint64_t hash, const promc_str_t *v
         return rc;
     }
     if (m->index.retired)
-        promc__metric_reclaim(m); /* the table grew: the old one joins a grace period */
+        retired_grew(m); /* the table was rebuilt: the old one is retired */
     c = promc__child_new(m, values, n);
     if (!c)
         return promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
@@ -245,7 +253,10 @@ static void unlink_child(promc_metric_t *m, promc__child_t *c)
         m->tail = c->prev;
     c->prev = m->retired;
     m->retired = c;
-    m->retired_count++;
+    size_t bytes = m->child_size + m->label_count * sizeof(promc_str_t);
+    for (size_t i = 0; i < m->label_count; i++)
+        bytes += c->values[i].len;
+    m->retired_bytes += bytes;
 }
 
 void promc__metric_reclaim(promc_metric_t *m)
@@ -266,7 +277,7 @@ void promc__metric_reclaim(promc_metric_t *m)
                 end = &(*end)->prev;
             *end = m->retired;
             m->retired = NULL;
-            m->retired_count = 0;
+            m->retired_bytes = 0;
             any = true;
         }
         if (any || stale) {
@@ -308,10 +319,7 @@ int promc_metric_remove(promc_metric_t *m, const promc_str_t *values, size_t n)
     promc__child_t *c = promc__index_take(&m->index, hash, values, n);
     if (c) {
         unlink_child(m, c);
-        if (m->retired_count >= RECLAIM_BATCH)
-            promc__metric_reclaim(m);
-        else
-            atomic_store_explicit(&m->reclaim_due, true, memory_order_relaxed);
+        retired_grew(m);
     } else
         rc = promc__err(PROMC_ENOENT, "metric '%s' has no child with these label values", m->name);
     pthread_mutex_unlock(&m->lock);

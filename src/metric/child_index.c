@@ -65,6 +65,7 @@ static void retire(promc__child_index_t *ix, promc__child_table_t *t)
 {
     t->retired_next = ix->retired;
     ix->retired = t;
+    ix->retired_bytes += sizeof *t + (t->mask + 1) * sizeof(t->slots[0]);
 }
 
 /* Replaces the table by one of `cap` slots holding the live children; the old one is retired. */
@@ -196,6 +197,7 @@ bool promc__index_retired_to_waiting(promc__child_index_t *ix)
         end = &(*end)->retired_next;
     *end = ix->retired;
     ix->retired = NULL;
+    ix->retired_bytes = 0;
     return true;
 }
 

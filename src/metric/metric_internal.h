@@ -134,6 +134,7 @@ typedef struct promc__child_index {
     size_t tombstones;             /* (under the metric's lock) */
     promc__child_table_t *retired; /* replaced tables not yet in a grace period */
     promc__child_table_t *waiting; /* replaced tables in the metric's grace period */
+    size_t retired_bytes;          /* of the retired tables */
 } promc__child_index_t;
 
 struct promc_metric {
@@ -170,7 +171,7 @@ struct promc_metric {
      * prev, and the batch whose grace period began at waiting_epoch (with the index's waiting
      * tables).  reclaim_due tells a scrape that a batch may be ready to free. */
     promc__child_t *retired;
-    size_t retired_count;
+    size_t retired_bytes; /* of the retired children, and with the index's, the batch trigger */
     promc__child_t *waiting;
     uint64_t waiting_epoch;
     _Atomic bool reclaim_due;
@@ -200,7 +201,8 @@ size_t promc__metric_label_pos(const promc_metric_t *m, const char *label);
 /* ---- child.c -----------------------------------------------------------------------------------
  */
 
-/* A new child of `m` holding a copy of the values (NULL/0: the root).  NULL when out of memory. */
+/* A new child of `m` holding a copy of the values (NULL/0: the root), hash not set.  NULL when
+ * out of memory. */
 promc__child_t *promc__child_new(promc_metric_t *m, const promc_str_t *values, size_t n);
 
 /* Frees a child that no reader can reach any more. */

@@ -123,7 +123,7 @@ unsigned promc__reader_assign(void)
             if (pthread_setspecific(pool_key, (void *)(uintptr_t)(i + 1)) == 0) {
                 pool_used[w] |= (uint64_t)1 << (i % 64);
                 if (i + 1 > atomic_load_explicit(&pool_hwm, memory_order_relaxed))
-                    atomic_store_explicit(&pool_hwm, i + 1, memory_order_release);
+                    atomic_store_explicit(&pool_hwm, i + 1, memory_order_seq_cst);
                 got = i + 1;
             }
             break;
@@ -131,6 +131,9 @@ unsigned promc__reader_assign(void)
         pthread_mutex_unlock(&pool_lock);
     }
     promc__tls_reader = got;
+    /* Pairs with the fence in promc__reclaim_begin(): a reclaim that did not see this record
+     * handed out has its unlinks visible to this thread's first read section. */
+    atomic_thread_fence(memory_order_seq_cst);
     return got;
 }
 
@@ -139,6 +142,14 @@ uint64_t promc__reclaim_begin(void)
     pthread_once(&init_once, reclaim_init);
     /* Everything unlinked before this point belongs to the new grace period. */
     uint64_t g = atomic_fetch_add_explicit(&promc__epoch, 1, memory_order_seq_cst) + 1;
+    atomic_thread_fence(memory_order_seq_cst);
+    /* No thread but this one has ever had a reader record: no other thread can be inside a read
+     * section, and one that takes its first record from now on sees the unlinks (the fences
+     * above and in promc__reader_assign()).  A single-threaded program never pays for
+     * membarrier. */
+    unsigned hwm = atomic_load_explicit(&pool_hwm, memory_order_seq_cst);
+    if (hwm == 0 || (hwm == 1 && promc__tls_reader == 1))
+        return g;
 #ifdef __linux__
     if (atomic_load_explicit(&promc__reclaim_asym, memory_order_relaxed)) {
         if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0)

@@ -12,17 +12,17 @@ static promc_gauge_t *busy, *last;
 static void setup(void)
 {
     REQUIRE_RC(promc_registry_new(&reg), 0);
-    REQUIRE_RC(promc_histogram_new(&hist, &(promc_metric_opts_t){.name = "h", .help = "h",
-                                                                 .registry = reg}),
+    REQUIRE_RC(promc_histogram_new(
+                   &hist, &(promc_metric_opts_t){.name = "h", .help = "h", .registry = reg}),
                0);
-    REQUIRE_RC(promc_summary_new(&summ, &(promc_metric_opts_t){.name = "s", .help = "s",
-                                                               .registry = reg}),
+    REQUIRE_RC(
+        promc_summary_new(&summ, &(promc_metric_opts_t){.name = "s", .help = "s", .registry = reg}),
+        0);
+    REQUIRE_RC(promc_gauge_new(
+                   &busy, &(promc_metric_opts_t){.name = "busy", .help = "b", .registry = reg}),
                0);
-    REQUIRE_RC(promc_gauge_new(&busy, &(promc_metric_opts_t){.name = "busy", .help = "b",
-                                                             .registry = reg}),
-               0);
-    REQUIRE_RC(promc_gauge_new(&last, &(promc_metric_opts_t){.name = "last", .help = "l",
-                                                             .registry = reg}),
+    REQUIRE_RC(promc_gauge_new(
+                   &last, &(promc_metric_opts_t){.name = "last", .help = "l", .registry = reg}),
                0);
 }
 
@@ -79,9 +79,7 @@ out:
     CHECK(promc_gauge_value(last) >= 0); /* set to the (tiny) seconds elapsed, not left at -1 */
     /* nesting, one per line */
     PROMC_HISTOGRAM_TIME(hist)
-    PROMC_SUMMARY_TIME(summ)
-    {
-    }
+    PROMC_SUMMARY_TIME(summ) {}
     CHECK(promc_histogram_count(hist) == 3 && promc_summary_count(summ) == 2);
     teardown();
 }
