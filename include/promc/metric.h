@@ -289,7 +289,7 @@ PROMC_API void promc_scope_end(promc_scope_t *s);
 #define PROMC_T_          PROMC_CAT_(promc_t_, __LINE__)
 #define PROMC_ONCE_       PROMC_CAT_(promc_once_, __LINE__)
 #if defined(__GNUC__) || defined(__clang__)
-#define PROMC_SCOPE_CLEANUP_ __attribute__((cleanup(promc_scope_end)))
+#define PROMC_SCOPE_CLEANUP_ __attribute__((cleanup(promc_scope_end), unused))
 #define PROMC_SCOPE_BLOCK_(init)                                                                   \
     for (promc_scope_t PROMC_T_ PROMC_SCOPE_CLEANUP_ = init, *PROMC_ONCE_ = &PROMC_T_;             \
          PROMC_ONCE_; PROMC_ONCE_ = NULL)

@@ -145,10 +145,10 @@ static void counter_child_destroy(promc_metric_t *m, promc__child_t *s)
         promc__free_aligned(c->stripes);
 }
 
-static bool counter_used(promc_metric_t *m, const promc__child_t *s)
+static uint64_t counter_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
-    return promc__counter_get((const struct promc_counter *)s) != 0;
+    return promc__double_to_bits(promc__counter_get((const struct promc_counter *)s));
 }
 
 static const promc__metric_ops_t counter_ops = {
@@ -159,7 +159,7 @@ static const promc__metric_ops_t counter_ops = {
     .setup = counter_setup,
     .child_init = counter_child_init,
     .child_destroy = counter_child_destroy,
-    .used = counter_used,
+    .state = counter_state,
 };
 
 int promc_counter_new(promc_counter_t **out, const promc_metric_opts_t *opts)

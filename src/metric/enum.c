@@ -78,10 +78,10 @@ static void enum_teardown(promc_metric_t *m)
     promc__free(m->states);
 }
 
-static bool enum_used(promc_metric_t *m, const promc__child_t *s)
+static uint64_t enum_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
-    return atomic_load_explicit(&((const struct promc_enum *)s)->state, memory_order_relaxed) != 0;
+    return atomic_load_explicit(&((const struct promc_enum *)s)->state, memory_order_relaxed);
 }
 
 static const promc__metric_ops_t enum_ops = {
@@ -93,7 +93,7 @@ static const promc__metric_ops_t enum_ops = {
     .check = enum_check,
     .setup = enum_setup,
     .teardown = enum_teardown,
-    .used = enum_used,
+    .state = enum_state,
 };
 
 int promc_enum_new(promc_enum_t **out, const promc_metric_opts_t *opts)

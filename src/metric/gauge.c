@@ -50,10 +50,10 @@ void promc_gauge_set_since(promc_gauge_t *g, promc_timer_t t)
 
 static const char *const gauge_suffixes[] = {""};
 
-static bool gauge_used(promc_metric_t *m, const promc__child_t *s)
+static uint64_t gauge_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
-    return atomic_load_explicit(&((const struct promc_gauge *)s)->bits, memory_order_relaxed) != 0;
+    return atomic_load_explicit(&((const struct promc_gauge *)s)->bits, memory_order_relaxed);
 }
 
 static const promc__metric_ops_t gauge_ops = {
@@ -61,7 +61,7 @@ static const promc__metric_ops_t gauge_ops = {
     .child_size = sizeof(struct promc_gauge),
     .suffixes = gauge_suffixes,
     .suffix_count = 1,
-    .used = gauge_used,
+    .state = gauge_state,
 };
 
 int promc_gauge_new(promc_gauge_t **out, const promc_metric_opts_t *opts)

@@ -137,10 +137,10 @@ static void histogram_teardown(promc_metric_t *m)
     promc__free(m->bounds);
 }
 
-static bool histogram_used(promc_metric_t *m, const promc__child_t *s)
+static uint64_t histogram_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
-    return promc_histogram_count((const promc_histogram_t *)s) != 0;
+    return promc_histogram_count((const promc_histogram_t *)s);
 }
 
 static const promc__metric_ops_t histogram_ops = {
@@ -152,7 +152,7 @@ static const promc__metric_ops_t histogram_ops = {
     .check = histogram_check,
     .setup = histogram_setup,
     .teardown = histogram_teardown,
-    .used = histogram_used,
+    .state = histogram_state,
 };
 
 int promc_histogram_new(promc_histogram_t **out, const promc_metric_opts_t *opts)

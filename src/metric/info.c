@@ -1,5 +1,6 @@
 /* Info metrics: rare updates.  The info labels are replaced whole under the metric's lock (the
  * exposition reads them under the same lock). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alloc.h"
@@ -79,12 +80,12 @@ static void info_child_destroy(promc_metric_t *m, promc__child_t *s)
     promc__free(((struct promc_info *)s)->labels);
 }
 
-static bool info_used(promc_metric_t *m, const promc__child_t *s)
+/* The labels' address: replaced whole by every promc_info_set().  The caller holds the metric's
+ * lock, under which the labels change. */
+static uint64_t info_state(promc_metric_t *m, const promc__child_t *s)
 {
-    pthread_mutex_lock(&m->lock);
-    bool used = ((const struct promc_info *)s)->labels != NULL;
-    pthread_mutex_unlock(&m->lock);
-    return used;
+    (void)m;
+    return (uint64_t)(uintptr_t)((const struct promc_info *)s)->labels;
 }
 
 static const promc__metric_ops_t info_ops = {
@@ -94,7 +95,7 @@ static const promc__metric_ops_t info_ops = {
     .suffix_count = sizeof info_suffixes / sizeof info_suffixes[0],
     .unitless = true,
     .child_destroy = info_child_destroy,
-    .used = info_used,
+    .state = info_state,
 };
 
 int promc_info_new(promc_info_t **out, const promc_metric_opts_t *opts)

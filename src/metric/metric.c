@@ -287,7 +287,12 @@ void promc_metric_free(promc_metric_t *m)
 
 bool promc__metric_parent_used(promc_metric_t *m)
 {
-    return m->label_count && m->root && m->ops->used && m->ops->used(m, m->root);
+    if (!m->label_count || !m->root || !m->ops->state)
+        return false;
+    pthread_mutex_lock(&m->lock); /* an info's labels change under it */
+    bool used = m->ops->state(m, m->root) != 0;
+    pthread_mutex_unlock(&m->lock);
+    return used;
 }
 
 const char *promc_metric_name(const promc_metric_t *m)

@@ -121,8 +121,10 @@ typedef struct promc__metric_ops {
     int (*child_init)(struct promc_metric *m, promc__child_t *c);
     /* Frees what child_init (or later updates) allocated. */
     void (*child_destroy)(struct promc_metric *m, promc__child_t *c);
-    /* Whether a child holds anything but its zero value (for the parent-update diagnostic). */
-    bool (*used)(struct promc_metric *m, const promc__child_t *c);
+    /* A digest of the child's value: 0 for the zero value, and different after an update (a
+     * counter's or gauge's bits, a histogram's or summary's count, an enum's state, an info's
+     * labels).  For the parent-update diagnostic and the expiry sweep. */
+    uint64_t (*state)(struct promc_metric *m, const promc__child_t *c);
 } promc__metric_ops_t;
 
 typedef struct promc__child_table promc__child_table_t;

@@ -29,11 +29,10 @@ void promc_summary_observe_since(promc_summary_t *s, promc_timer_t t)
 
 static const char *const summary_suffixes[] = {"", "_sum", "_count", "_created"};
 
-static bool summary_used(promc_metric_t *m, const promc__child_t *s)
+static uint64_t summary_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
-    return atomic_load_explicit(&((const struct promc_summary *)s)->count, memory_order_relaxed) !=
-           0;
+    return atomic_load_explicit(&((const struct promc_summary *)s)->count, memory_order_relaxed);
 }
 
 static const promc__metric_ops_t summary_ops = {
@@ -42,7 +41,7 @@ static const promc__metric_ops_t summary_ops = {
     .suffixes = summary_suffixes,
     .suffix_count = sizeof summary_suffixes / sizeof summary_suffixes[0],
     .reserved_label = "quantile",
-    .used = summary_used,
+    .state = summary_state,
 };
 
 int promc_summary_new(promc_summary_t **out, const promc_metric_opts_t *opts)
