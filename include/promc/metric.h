@@ -62,7 +62,7 @@ typedef enum promc_limit_policy {
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
  * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool,
- * max_children and on_limit since 0.2) */
+ * max_children, on_limit and expire_seconds since 0.2) */
 typedef struct promc_metric_opts {
     const char *name;      /* required; "x_total" on a counter is exposed as x_total all the same */
     const char *help;      /* required (may be ""); any UTF-8, escaped on output */
@@ -92,6 +92,13 @@ typedef struct promc_metric_opts {
      * registry's promc_metric_children_limited_total{metric, action}. */
     size_t max_children;
     promc_limit_policy_t on_limit;
+    /* Labelled metrics: remove a child whose value has not changed for this many seconds, as
+     * seen by the sweeps that run after each scrape of the metric (at most every eighth of the
+     * time) and at promc_metric_expire().  0: never.  An update that leaves the value as it was (a
+     * gauge set to its own value, an increment by 0) is not a change.  Expiry removes children,
+     * so their handles go as with promc_metric_remove(): update an expiring metric through the
+     * one-shot forms.  Counted in promc_metric_children_expired_total{metric}. */
+    double expire_seconds;
 } promc_metric_opts_t;
 
 /* ---- Construction and lifetime ----------------------------------------------------------------
@@ -193,6 +200,11 @@ promc_summary_labels_observe(promc_summary_t *s, const promc_str_t *values, size
  * length and a NULL pointer). Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */
 PROMC_API PROMC_NODISCARD int promc_metric_remove(promc_metric_t *m, const promc_str_t *values,
                                                   size_t n);
+
+/* Sweeps a metric created with expire_seconds now: removes the children whose value has not
+ * changed for that long, and returns how many.  0 for any other metric.
+ * Thread-safety: any thread, takes the metric's lock.  Since: 0.2 */
+PROMC_API size_t promc_metric_expire(promc_metric_t *m);
 
 /* Removes every child, as promc_metric_remove() each.
  * Thread-safety: any thread, takes the metric's lock.  Since: 0.1 */

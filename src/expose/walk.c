@@ -185,7 +185,9 @@ static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
     promc__read_enter();
     int rc = walk_metric(w, m, created);
     promc__read_exit();
-    /* A batch of removed children may be waiting for walks like this one to end. */
+    /* Children unchanged past the metric's expiry go now; a batch of removed children may be
+     * waiting for walks like this one to end. */
+    promc__metric_sweep_try(m);
     promc__metric_reclaim_try(m);
     return rc;
 }
@@ -221,6 +223,38 @@ static int write_limits(promc__writer_t *w, promc__entry_t **items, size_t n)
             return promc__err(PROMC_ENOMEM, "labels");
         w->pre_end = w->post_start = b->len;
         promc__put_line(w, name, "_total", NULL, NULL, 0, (double)limited);
+    }
+    return w->err;
+}
+
+/* promc_metric_children_expired_total{metric}: for each metric with expire_seconds, the children
+ * its sweeps removed (the name is reserved as above). */
+static int write_expired(promc__writer_t *w, promc__entry_t **items, size_t n)
+{
+    static const char name[] = "promc_metric_children_expired";
+    if (!promc__writer_allowed(w, name, "_total"))
+        return 0;
+    bool header = false;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i]->kind != PROMC__ENTRY_METRIC)
+            continue;
+        promc_metric_t *m = (promc_metric_t *)items[i];
+        if (!m->expire_ns)
+            continue;
+        if (!header) {
+            promc__put_header(w, name,
+                              "Children removed because their value had not changed for the "
+                              "metric's expiry time.",
+                              PROMC_COUNTER, "");
+            header = true;
+        }
+        promc__strbuf_t *b = &w->lab;
+        b->len = 0;
+        if (promc__append_pair(b, "metric", 6, m->name, strlen(m->name)))
+            return promc__err(PROMC_ENOMEM, "labels");
+        w->pre_end = w->post_start = b->len;
+        promc__put_line(w, name, "_total", NULL, NULL, 0,
+                        (double)atomic_load_explicit(&m->expired, memory_order_relaxed));
     }
     return w->err;
 }
@@ -281,6 +315,8 @@ static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, 
     }
     if (!rc)
         rc = write_limits(&w, items, n);
+    if (!rc)
+        rc = write_expired(&w, items, n);
     if (!rc)
         rc = write_parent_updates(&w, items, n);
     if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)

@@ -202,6 +202,11 @@ static int find_or_create(promc_metric_t *m, uint64_t hash, const promc_str_t *v
     if (!c)
         return promc__err(PROMC_ENOMEM, "child of '%s'", m->name);
     c->hash = hash;
+    if (m->expire_ns) {
+        promc__sweep_t *sw = (promc__sweep_t *)((char *)c + m->sweep_off);
+        sw->state = m->ops->state(m, c);
+        sw->changed_ns = promc__now_mono_ns();
+    }
     /* Numbered under the lock, before publication (the list's release store carries it). */
     c->seq = atomic_load_explicit(&m->seq, memory_order_relaxed) + 1;
     atomic_store_explicit(&m->seq, c->seq, memory_order_relaxed);
@@ -257,6 +262,52 @@ static void unlink_child(promc_metric_t *m, promc__child_t *c)
     for (size_t i = 0; i < m->label_count; i++)
         bytes += c->values[i].len;
     m->retired_bytes += bytes;
+}
+
+/* Under the lock: removes the children unchanged for expire_ns. */
+static size_t sweep(promc_metric_t *m, int64_t now)
+{
+    size_t removed = 0;
+    m->last_sweep_ns = now;
+    for (promc__child_t *c = atomic_load_explicit(&m->head, memory_order_relaxed); c;) {
+        promc__child_t *next = atomic_load_explicit(&c->next, memory_order_relaxed);
+        promc__sweep_t *sw = (promc__sweep_t *)((char *)c + m->sweep_off);
+        uint64_t st = m->ops->state(m, c);
+        if (st != sw->state) {
+            sw->state = st;
+            sw->changed_ns = now;
+        } else if (now - sw->changed_ns >= m->expire_ns &&
+                   promc__index_take(&m->index, c->hash, c->values, m->label_count) == c) {
+            unlink_child(m, c);
+            removed++;
+        }
+        c = next;
+    }
+    if (removed) {
+        atomic_fetch_add_explicit(&m->expired, removed, memory_order_relaxed);
+        retired_grew(m);
+    }
+    return removed;
+}
+
+size_t promc_metric_expire(promc_metric_t *m)
+{
+    if (!m || !m->expire_ns)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    size_t removed = sweep(m, promc__now_mono_ns());
+    pthread_mutex_unlock(&m->lock);
+    return removed;
+}
+
+void promc__metric_sweep_try(promc_metric_t *m)
+{
+    if (!m->expire_ns || pthread_mutex_trylock(&m->lock) != 0)
+        return;
+    int64_t now = promc__now_mono_ns();
+    if (now - m->last_sweep_ns >= m->expire_ns / 8)
+        (void)sweep(m, now);
+    pthread_mutex_unlock(&m->lock);
 }
 
 void promc__metric_reclaim(promc_metric_t *m)

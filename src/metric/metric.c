@@ -80,6 +80,12 @@ static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t 
         if (rc)
             return rc;
     }
+    if (o->expire_seconds != 0 &&
+        (!(o->expire_seconds > 0) || o->expire_seconds > 1e9 || o->label_count == 0))
+        return promc__err(PROMC_EINVAL,
+                          "metric '%.100s': expire_seconds must be in (0, 1e9], on a metric with "
+                          "label names",
+                          o->name);
     if ((unsigned)o->on_limit > PROMC_LIMIT_OVERFLOW)
         return promc__err(PROMC_EINVAL, "metric '%.100s': unknown on_limit policy", o->name);
     return ops->check ? ops->check(o) : 0;
@@ -248,6 +254,11 @@ int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
             goto fail_nomem;
         if (rc)
             goto fail;
+    }
+    if (o->expire_seconds > 0) {
+        m->expire_ns = (int64_t)(o->expire_seconds * 1e9);
+        m->sweep_off = (m->child_size + 7) & ~(size_t)7;
+        m->child_size = m->sweep_off + sizeof(promc__sweep_t);
     }
     if (build_entry_names(m))
         goto fail_nomem;

@@ -187,7 +187,19 @@ struct promc_metric {
     _Atomic uint64_t limited;
 
     struct promc_metric *all_prev, *all_next; /* every live metric, for fork() (metric.c) */
+
+    /* Expiry (expire_seconds): each child carries a promc__sweep_t at sweep_off; the sweeps
+     * remove those whose value digest has not changed for expire_ns (under the lock). */
+    int64_t expire_ns;
+    size_t sweep_off;
+    int64_t last_sweep_ns;
+    _Atomic uint64_t expired;
 };
+
+typedef struct promc__sweep {
+    uint64_t state;     /* the value digest (ops->state) at the last change seen */
+    int64_t changed_ns; /* CLOCK_MONOTONIC of that change (or of the child's creation) */
+} promc__sweep_t;
 
 /* ---- metric.c ----------------------------------------------------------------------------------
  */
@@ -224,6 +236,10 @@ void promc__child_end(void);
 /* Whether the parent handle of a labelled metric was updated: a mistake, as no series stands for
  * "no label values" and the update is never exposed.  The exposition reports it. */
 bool promc__metric_parent_used(promc_metric_t *m);
+
+/* After a scrape of the metric: sweeps it if it expires children and the last sweep is an eighth
+ * of its expiry old, when its lock is free at once. */
+void promc__metric_sweep_try(promc_metric_t *m);
 
 /* The metric's limit of children: its own max_children, else its registry's default; 0: none. */
 size_t promc__metric_child_limit(const promc_metric_t *m);

@@ -57,9 +57,10 @@ static void fork_init(void)
 }
 
 /* Family names the exposition writes itself (walk.c): no entry may take them. */
-static const char *const reserved_names[] = {"promc_metric_children_limited",
-                                             "promc_metric_children_limited_total",
-                                             "promc_metric_parent_updated"};
+static const char *const reserved_names[] = {
+    "promc_metric_children_limited", "promc_metric_children_limited_total",
+    "promc_metric_parent_updated", "promc_metric_children_expired",
+    "promc_metric_children_expired_total"};
 
 static promc_registry_t *g_default;
 static pthread_once_t g_default_once = PTHREAD_ONCE_INIT;

@@ -3,8 +3,10 @@
  * children keep working, and promc_metric_children_limited_total counts what happened.  Also the
  * other guard the exposition carries: promc_metric_parent_updated for an update through the parent
  * handle of a labelled metric. */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <promc/promc.h>
 #include "check.h"
 
@@ -214,12 +216,85 @@ static void parent_update_reported(void)
     promc_registry_free(r);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* expire_seconds: children whose value did not change for that long go, at promc_metric_expire()
+ * and after scrapes; changing ones stay; the count is exposed. */
+static void expiry(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    const char *ln2[] = {"conn"};
+    promc_gauge_t *g;
+    REQUIRE_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "conn_bytes",
+                                                          .help = "h",
+                                                          .label_names = ln2,
+                                                          .label_count = 1,
+                                                          .registry = r,
+                                                          .expire_seconds = 0.2}),
+               0);
+    promc_str_t a = PROMC_STR("a"), b = PROMC_STR("b"), c = PROMC_STR("c");
+    CHECK_RC(promc_gauge_labels_set(g, &a, 1, 1), 0);
+    CHECK_RC(promc_gauge_labels_set(g, &b, 1, 1), 0);
+    CHECK(promc_metric_expire(promc_gauge_metric(g)) == 0); /* nothing is old yet */
+    /* a changes every 60 ms; b is set to the value it has, which is not a change, until its
+     * 200 ms are up and a sweep takes it. */
+    size_t gone = 0;
+    for (int i = 0; i < 10 && !gone; i++) {
+        sleep_ms(60);
+        CHECK_RC(promc_gauge_labels_add(g, &a, 1, 1), 0);
+        CHECK_RC(promc_gauge_labels_set(g, &b, 1, 1), 0);
+        gone += promc_metric_expire(promc_gauge_metric(g));
+    }
+    CHECK(gone == 1);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "conn_bytes{conn=\"a\"} ") && !has(t, "conn=\"b\""));
+    CHECK(has(t, "promc_metric_children_expired_total{metric=\"conn_bytes\"} 1.0\n"));
+    promc_buf_free(t);
+    /* A scrape sweeps too: c, left alone, is gone after a scrape past its expiry. */
+    CHECK_RC(promc_gauge_labels_set(g, &c, 1, 5), 0);
+    (void)promc_metric_expire(promc_gauge_metric(g)); /* the sweep that first sees c's 5 */
+    sleep_ms(250);
+    t = render(r, PROMC_FORMAT_TEXT); /* written (still there), then swept */
+    CHECK(has(t, "conn=\"c\""));
+    promc_buf_free(t);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(!has(t, "conn=\"c\"") && !has(t, "conn=\"a\""));
+    CHECK(has(t, "promc_metric_children_expired_total{metric=\"conn_bytes\"} 3.0\n"));
+    promc_buf_free(t);
+    /* Re-created at zero on the next update. */
+    CHECK_RC(promc_gauge_labels_add(g, &b, 1, 2), 0);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(has(t, "conn_bytes{conn=\"b\"} 2.0\n"));
+    promc_buf_free(t);
+    /* Options: no expiry on a metric without labels, none negative. */
+    promc_gauge_t *bad;
+    CHECK_RC(promc_gauge_new(&bad,
+                             &(promc_metric_opts_t){
+                                 .name = "x", .help = "h", .registry = r, .expire_seconds = 1}),
+             PROMC_EINVAL);
+    CHECK_RC(promc_gauge_new(&bad, &(promc_metric_opts_t){.name = "x",
+                                                          .help = "h",
+                                                          .label_names = ln2,
+                                                          .label_count = 1,
+                                                          .registry = r,
+                                                          .expire_seconds = -1}),
+             PROMC_EINVAL);
+    CHECK(promc_metric_expire(NULL) == 0);
+    promc_gauge_free(g);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
-    CHECK_CASE(parent_update_reported),
-    CHECK_CASE(refuse_at_limit),
-    CHECK_CASE(overflow_child),
-    CHECK_CASE(registry_default),
-    CHECK_CASE(options_and_reserved_name),
+    CHECK_CASE(expiry),           CHECK_CASE(parent_update_reported),
+    CHECK_CASE(refuse_at_limit),  CHECK_CASE(overflow_child),
+    CHECK_CASE(registry_default), CHECK_CASE(options_and_reserved_name),
 };
 
 int main(int argc, char **argv)
