@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # promc — the two commands a newcomer types: `make run` and `make test`.
 # Everything builds with CMake; this file only names the steps.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A/B of two example-001 command lines on /hello: alternating wrk runs, medians of each side.
 #
 #   bench/ab-hello.sh REPS SECONDS 'COMMAND A' 'COMMAND B'

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A/B of two builds of the library benchmark: bench_promc of build A and of build B run
 # alternately (A, B, A, B, ...) on each workload, so that a drift of the machine's speed during the
 # run falls on both sides alike.  Prints each side's minimum and median and B's change against A.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Resident memory of the calling process, read from /proc/self/status (Linux).  Shared by the C
  * benchmark and the C++ peer, so both measure memory the same way.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Runs the promc benchmarks beside the Debian-packaged peers and prints markdown tables.
 
 Called by bench/run.sh once everything is built; see docs/PERFORMANCE.md.  Standard library only.

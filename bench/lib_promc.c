@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Library micro-benchmarks L1-L6 for promc.  The Go, C++ and Python peers in bench/peers/ run the
  * same workloads with the same inputs and print the same RESULT line, which bench/run.sh collects.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds promc's benchmark programs and the Debian-packaged peers, then runs every workload for every
 # implementation in one invocation (bench/driver.py) and prints the side-by-side tables.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The promc side of "one scrape of a 100k-child family": example-001's metrics endpoint (the promc
  * HTTP server on the default registry, with the process collector and the tutorial's three
  * counters) plus a counter family with N children, label "id", each incremented once, as the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Links example-001 as one fully static executable: glibc, libevent and zlib from Debian's .a files,
 # as static PIE (ASLR kept).  deploy/Dockerfile loads it with
 #   cmake -DCMAKE_PROJECT_INCLUDE=deploy/static-link.cmake ...

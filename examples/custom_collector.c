@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A custom collector: values read at scrape time, like client_python's custom collectors. */
 #include <stdio.h>
 #include <promc/promc.h>

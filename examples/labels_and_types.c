@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Labels, and the other metric types: a child resolved once and kept, a histogram timing a block,
  * a gauge tracking work in progress, an info and an enum, rendered as OpenMetrics. */
 #include <stdio.h>

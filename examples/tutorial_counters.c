@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The tutorial's three counters, as example-001 declares them: the C form of
  *     REQUESTS = Counter('hello_worlds_requests', 'Hello Worlds requested.')
  *     REQUESTS.inc()

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages a make target needs: as root with apt-get, otherwise prints the exact
 # command to run and fails.  Usage: scripts/deps.sh build|test|bench ...
 set -euo pipefail

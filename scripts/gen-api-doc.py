@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The API contract of include/promc/*.h, checked, and docs/api.md generated from it.
 
     scripts/gen-api-doc.py            writes docs/api.md
@@ -107,6 +108,8 @@ def parse(src):
                 i += 1
             text = "\n".join(lines[start:i + 1])
             i += 1
+            if "SPDX-License-Identifier:" in text and start == i - 1:
+                continue  # the license line of every file, not documentation
             if opening is None and not groups and guard is None:
                 opening = clean_comment(text)
                 continue

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `make run`: example-001 in the foreground.  With PROMETHEUS=1, and Debian's prometheus installed,
 # also a Prometheus on 127.0.0.1:9090 scraping it with deploy/prometheus/prometheus.yml (the same
 # jobs and relabelling as the Kubernetes ConfigMap); it stops when example-001 does.

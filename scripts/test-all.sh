@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every ctest label in the build that fits it, and prints one closing line for the whole suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* example-001: the tutorial's Python web service, in C on promc.
  *
  *   GET /hello  -> 200 "Hello World", counts hello_worlds_requests_total; then one request in five

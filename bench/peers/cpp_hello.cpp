@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 // The tutorial's example-001 service written with prometheus-cpp (Debian prometheus-cpp-dev):
 // /metrics from prometheus-cpp's Exposer (civetweb inside), /hello from a second civetweb server
 // through civetweb's C API (the same HTTP library, so the two ports behave alike).

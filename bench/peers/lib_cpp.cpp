@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 // Library micro-benchmarks L1-L6 for prometheus-cpp (Debian prometheus-cpp-dev), the same workloads
 // and inputs as bench/lib_promc.c, printing the same RESULT line.  Usage: bench_cpp WORKLOAD N
 #include <prometheus/counter.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Library micro-benchmarks L1-L6 for client_python (Debian python3-prometheus-client), the same
 workloads and inputs as bench/lib_promc.c, printing the same RESULT line.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """The tutorial's example-001 service (Python, prometheus_client), as the benchmark's baseline.
 
 The program is the tutorial's: three counters in the default registry, the metrics server from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — the allocator hook: every allocation the library makes goes through it. */
 #ifndef PROMC_ALLOC_H
 #define PROMC_ALLOC_H

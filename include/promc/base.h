@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — base types every module uses: strings with a length, labels, and the opaque handles that
  * cross module boundaries. */
 #ifndef PROMC_BASE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — error codes.
  *
  * Every fallible function returns int: 0 on success, a negative PROMC_E* code on failure.  Codes

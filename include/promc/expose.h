@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — exposition: Prometheus text 0.0.4 and OpenMetrics 1.0.0.
  *
  * Output is written in pieces to a caller-supplied sink, so a scrape of any size never needs one

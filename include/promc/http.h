@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — the embedded HTTP server: /metrics for a registry, and small handlers of your own.
  *
  * promc_http_server_new() is the C form of client_python's start_http_server(8000): it binds the

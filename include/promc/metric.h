@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — metrics: Counter, Gauge, Histogram, Summary, Info and Enum.
  *
  * A metric is created once (promc_counter_new() and friends) and joins a registry.  The handle a

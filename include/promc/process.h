@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — the process collector: the standard process_* metrics of the calling process.
  *
  * Read from Linux /proc/self and getrlimit() at every scrape, with the names and HELP texts of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — Prometheus instrumentation for C.  The umbrella header: include this one. */
 #ifndef PROMC_H
 #define PROMC_H

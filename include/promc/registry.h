@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — registries and custom collectors.
  *
  * A registry holds metrics and custom collectors in registration order and exposes them together.

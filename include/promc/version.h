@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc — version information, the export and attribute macros, and the compatibility policy.
  *
  * Compatibility policy.  Until 1.0, each minor release (0.1, 0.2, ...) may change the API and the

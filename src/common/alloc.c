@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The allocator hook: every allocation of the library goes through these, so that a test can make
  * any one of them fail and check that the failure is reported and nothing leaks. */
 #include <stdint.h>

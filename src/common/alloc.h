@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the library's allocations, all through the hook of <promc/alloc.h>, so that a test can
  * make any one of them fail. */
 #ifndef PROMC_COMMON_ALLOC_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The clocks: wall time for _created samples and gauges set to the current time, the monotonic
  * clock for timers and deadlines. */
 #include <time.h>

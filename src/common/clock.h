@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the clocks. */
 #ifndef PROMC_COMMON_CLOCK_H
 #define PROMC_COMMON_CLOCK_H

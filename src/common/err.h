@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: error reporting.  The details of a failure are kept per thread for
  * promc_last_error(). */
 #ifndef PROMC_COMMON_ERR_H

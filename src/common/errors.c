@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Error codes and messages: one X-macro table (include/promc/errors.h) makes the enum, the names
  * and the messages.  Details of the last failure are kept per thread, so that concurrent callers
  * never see each other's text. */

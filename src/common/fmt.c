@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Number formatting for the exposition formats, independent of the C locale.
  *
  * client_python writes a sample value as floatToGoString(v): Python's repr(v) (the shortest decimal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: number formatting for the exposition formats, independent of the C locale. */
 #ifndef PROMC_COMMON_FMT_H
 #define PROMC_COMMON_FMT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fork() handlers in level order (fork.h). */
 #include <pthread.h>
 #include <stddef.h>

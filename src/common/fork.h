@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: fork() safety for the library's locks, taken in one documented order.
  *
  * Each module that holds a lock registers handlers with promc__atfork_add() and a level.  Around

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hashing of label values for the child tables.  Eight bytes at a time, each word folded in with a
  * multiply-xorshift step, and the result finished with the MurmurHash3 64-bit finaliser so that the
  * low bits (the table index) depend on every input bit.  Lengths are mixed in, so ("ab","c") and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: hashing of names and label values. */
 #ifndef PROMC_COMMON_HASH_H
 #define PROMC_COMMON_HASH_H

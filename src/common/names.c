@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Name rules, as the Prometheus data model and client_python state them.  Each message names the
  * offending character (printable ASCII as itself, any other byte in hex) and its byte offset. */
 #include <stdio.h>

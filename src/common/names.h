@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the character rules for metric names, label names, units and sample suffixes, the
  * unit-suffix rule, and the order of label names.  Every layer that validates or sorts a name uses
  * these; no rule is written anywhere else. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strings with a length (<promc/base.h>). */
 #include <string.h>
 #include <promc/base.h>

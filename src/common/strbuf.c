@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable byte buffer with a hard cap: growth doubles, and stops with PROMC_ETOOBIG at the cap.
  */
 #include <string.h>

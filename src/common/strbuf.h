@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: a growable byte buffer with a hard cap. */
 #ifndef PROMC_COMMON_STRBUF_H
 #define PROMC_COMMON_STRBUF_H

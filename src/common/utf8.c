@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* UTF-8 validation (utf8.h): an ASCII run eight bytes at a time, then one sequence at a time by
  * the table of well-formed byte sequences of the Unicode standard (Table 3-7). */
 #include <stdarg.h>

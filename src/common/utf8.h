@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: UTF-8 validation of the text that goes into an exposition (label values, HELP, info
  * labels, enum states).  Strict, as Prometheus' parsers are: no overlong forms, no surrogates
  * (U+D800..U+DFFF), nothing past U+10FFFF, no stray continuation byte, no truncated sequence.

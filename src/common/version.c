@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The version of the library as built, for programs that check what they loaded. */
 #include <promc/version.h>
 

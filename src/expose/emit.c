@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The custom-collector emit API: a collector's callback names a family, then writes its samples;
  * names, suffixes and labels are checked, labels sorted and escaped, and the lines go through the
  * same writer as our own metrics'.  Text 0.0.4 moves a family's _created, _gcount and _gsum

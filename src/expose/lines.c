@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Family headers and sample lines, shared by the walk over our own metrics and by custom
  * collectors.  Each child's labels are escaped and joined once into a scratch buffer, then every
  * sample line of that child reuses them; a histogram's le label (an enum's own label) is spliced in

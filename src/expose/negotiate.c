@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Content negotiation on the Accept header, and gzip on Accept-Encoding.
  *
  * Accept is a list of media ranges with parameters; the range with the highest q-value that we can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The writer's output side: a chunk buffer that a sink drains, gzip through zlib, the escaping of
  * label values and HELP, and the name[] filter. */
 #include <stdlib.h>

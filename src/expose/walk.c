@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The walk over a registry: each of our own metrics, child by child, and each custom collector,
  * in registration order, written in text 0.0.4 or OpenMetrics 1.0.0 byte for byte as
  * client_python writes them for the same metrics (docs/exposition.md lists the deliberate

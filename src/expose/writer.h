@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the exposition writer that every format and every source of samples writes through.
  *
  * Output goes through a 64 KiB chunk buffer to the caller's sink (through zlib first when gzip is

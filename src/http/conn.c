@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Connection accounting.  evhttp 2.1 has no connection cap and no hook at accept time that sees
  * the connection object, so the server tracks connections itself: evhttp asks our bufferevent
  * callback for each accepted connection's bufferevent; we create it, take an extra reference and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The built-in endpoints (/metrics, /, /healthz, /readyz) and the promhttp_* metrics.
  *
  * A scrape is written into the response by promc_registry_write() on the worker that received it,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to src/http: the server's state, shared by its files:
  *   listen.c     listening sockets and the listener's pauses
  *   conn.c       connection accounting

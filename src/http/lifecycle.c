@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The server's lifecycle: threads, event loops and stopping.  The server as a whole: one libevent
  * event loop per thread, each with its own listening socket on the shared port (SO_REUSEPORT, so
  * the kernel balances connections over the threads), evhttp for the protocol, and promc's handler

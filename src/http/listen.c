@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Listening: the address is parsed, one socket per worker is bound on the shared port, and a
  * worker's listener is paused while it is at its connection cap, draining, or backing off after
  * accept() failed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Responses: the status line and the headers every response gets, the body written at once
  * (not a loop iteration later), streaming in chunks for a large body, and the request API that
  * handlers use. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Routing: the route table (the application's routes, then the built-in endpoints the lifecycle
  * adds, then the fallback) and the dispatch of each request to the first route whose path is the
  * request's.  Nothing here knows what any route serves. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Children: allocation, lookup-or-create, removal, the exposition list, and reclamation.
  *
  * A child is one block: the typed child, then its values' descriptors, then their bytes.  The

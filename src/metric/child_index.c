@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The child index (child_index.h): linear probing over a power-of-two table of atomic child
  * pointers.  The table is kept at most half full, counting tombstones, and rebuilt at twice the
  * live children's need (four times when that would leave it more than a quarter full), so a probe

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the index of a labelled metric's children by label values.
  *
  * An open-addressing table of atomic child pointers, read without a lock: lookups load a slot with

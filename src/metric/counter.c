@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Counter updates.
  *
  * A cell keeps whole increments as an exact integer and the rest in a double (client_golang's

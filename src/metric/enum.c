@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Enums ("stateset" in OpenMetrics): the current state is one atomic index. */
 #include <string.h>
 #include "alloc.h"

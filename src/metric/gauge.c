@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Gauges: the value is a double kept as bits in one atomic; set is a store, the rest a
  * compare-and-swap loop. */
 #include "clock.h"

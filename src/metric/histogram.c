@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Histograms.  A histogram child keeps one non-cumulative count per bucket and
  * the sum; _count is the sum of the bucket counts when read, so _count always equals the +Inf
  * bucket in a scrape.  The bucket is found by counting the bounds below the value for the usual few

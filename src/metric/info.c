@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Info metrics: rare updates.  The info labels are replaced whole under the metric's lock (the
  * exposition reads them under the same lock). */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Metrics: the options every type shares (names, help, unit, label names) validated and built as
  * client_python builds them, the sample names a metric takes in its registry, and its lifetime.
  * What is particular to a type comes through its ops table (metric_internal.h). */

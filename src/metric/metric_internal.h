@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: the layout of metrics and their children, shared by metric/ and expose/.
  *
  * A metric (struct promc_metric) is a registry entry that owns its children.  Every child starts

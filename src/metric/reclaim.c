@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Epoch-based reclamation (reclaim.h): the reader records and their pool, the grace periods, and
  * the fork handling. */
 #include <pthread.h>

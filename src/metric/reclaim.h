@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: epoch-based reclamation of what lock-free readers may still see.
  *
  * A lock-free reader (a child lookup, a scrape walking a metric's children) runs between

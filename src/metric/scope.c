@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Timing and in-progress scopes (<promc/metric.h>): what the macros record when their block or
  * scope ends.  A file of its own: it calls the types' updates, which call the timers. */
 #include <promc/metric.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Thread slots (slots.h): a bitmap of the slots held by live threads, a thread-exit destructor
  * that gives a slot back, and fork handlers that keep the bitmap's lock usable in a child. */
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: thread slots, the single-writer service behind counters' and histograms' owned cells.
  *
  * Each live thread that updates a child takes a slot number, 1..PROMC__MAX_SLOTS, on its first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Summaries as client_python keeps them: a count and a sum, no quantiles. */
 #include "err.h"
 #include "metric_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Timers: a monotonic start time and the seconds since, for the *_since() updates and the timing
  * macros of <promc/metric.h>. */
 #include <promc/metric.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The process collector: process_* metrics of the calling process, read at every scrape.
  *
  * Facts from proc(5): in /proc/self/stat the command name (field 2) is in parentheses and may hold

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Custom collectors: a callback and the sample names it produces, held by a registry as any other
  * entry.  The exposition layer runs the callback; nothing here knows how samples are written. */
 #include <stdlib.h>

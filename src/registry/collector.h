@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: a custom collector, an entry whose samples come from a callback at scrape time. */
 #ifndef PROMC_REGISTRY_COLLECTOR_H
 #define PROMC_REGISTRY_COLLECTOR_H

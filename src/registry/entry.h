@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal: what the registry knows of the things it holds.
  *
  * The registry is a container of entries, as a libuv loop is of handles: each metric and each

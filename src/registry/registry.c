@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Registries: an ordered list of metrics and collectors, and the set of sample names they use, so
  * that two of them can never expose the same series (client_python's "Duplicated timeseries").
  * Everything here takes the registry's mutex; a scrape holds it only to copy the list, with a

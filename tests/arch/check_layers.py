@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The layering of src/, checked on the include graph and on the symbol graph.
 
 Layers, from the bottom (CMakeLists.txt, docs/architecture.md):

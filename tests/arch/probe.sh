@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # probe.sh CMAKE BUILD_DIR LAYER GOOD_TARGET [BAD_TARGET:HEADER ...]
 # Builds the layer's control probe (must succeed), then each bad probe (must fail, and fail because
 # the compiler cannot find HEADER, not for any other reason). Both the GCC wording ("HEADER: No such

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cdriver: replays a conformance operation script on promc (usage: cdriver SCRIPT OUTDIR).
  *
  * The C twin of pydriver.py: the same script format (corpus/README.md), the same output files

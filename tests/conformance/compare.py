@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Differential conformance test: promc against client_python 0.16, byte for byte.
 
 usage: compare.py --cdriver PATH --corpus DIR [--only NAME ...] [--keep DIR]

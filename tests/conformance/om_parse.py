@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """promc's OpenMetrics output for every corpus script parses with client_python's strict parser.
 
 usage: om_parse.py --cdriver PATH --corpus DIR

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Reader for the conformance operation scripts (corpus/*.ops).
 
 The format is described in corpus/README.md.  This module only splits a script into operations; what

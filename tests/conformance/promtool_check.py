@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """`promtool check metrics` finds nothing in promc's text output for the lint-clean scripts.
 
 usage: promtool_check.py --cdriver PATH --corpus DIR [--min N]

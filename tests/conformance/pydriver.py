@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Replays an operation script on client_python (usage: pydriver.py SCRIPT OUTDIR).
 
 Runs every operation of SCRIPT (format: corpus/README.md) on a fresh CollectorRegistry() and writes

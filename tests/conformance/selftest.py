@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """Negative controls for the conformance machinery: it must be able to fail.
 
 usage: selftest.py --cdriver PATH

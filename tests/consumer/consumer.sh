@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the build into a temporary prefix and builds an example against the installed tree both
 # ways a consumer would: pkg-config (shared and --static) and CMake's find_package(promc).  Our
 # warning flags must not reach the consumer, so the consumer builds with its own flags only.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Sourced by the tests/deploy drivers: loud failures, tool checks, a private work directory.
 # shellcheck shell=bash disable=SC2034
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers of the deploy/ checks: rendering, the Prometheus config inside the ConfigMap, the
 kubernetes_sd -> file_sd swap, simulated pod targets, processes and the Prometheus HTTP API.
 

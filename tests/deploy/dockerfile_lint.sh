@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Lints deploy/Dockerfile with dockerfile-utils (pinned in package-lock.json), checks the
 # instructions the issue asks for, and that the lint bites on a broken copy.
 # Usage: dockerfile_lint.sh SOURCE_DIR NODE_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds deploy/Dockerfile for real without a Docker engine: the build stage's base image is made
 # here (mmdebstrap from Debian's archive, podman import, tagged to the Dockerfile's FROM name),
 # then buildah builds with --pull=never (chroot isolation: no container runtime needed), and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the image deploy_image_build made, without a Docker engine (podman + runc, host network,
 # only 127.0.0.1 and ports of this test's own):
 #   1. podman run --read-only with the image's own USER: "Hello World", a /metrics that promtool

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Checks of the rendered deploy/k8s manifests that need no cluster:
 
   schema   every object walked strictly over the Kubernetes models of Debian's python3-kubernetes:

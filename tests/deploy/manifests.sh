@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Renders deploy/k8s and deploy/k8s/operator with kubectl kustomize (offline), lints every YAML file
 # of deploy/ and the rendered output, then runs the strict schema walk, the Pod Security
 # "restricted" check and the consistency checks (k8s_checks.py), each with broken copies that must

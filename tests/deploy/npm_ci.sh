@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the pinned npm packages of tests/deploy (package-lock.json) into NODE_DIR in the build
 # tree, with npm's cache there too; does nothing when that exact lock is already installed.
 # Usage: npm_ci.sh NODE_DIR

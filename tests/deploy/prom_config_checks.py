@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """promtool and structure checks of the two Prometheus configurations in deploy/:
 
   1. the prometheus.yml inside the ConfigMap prometheus-server-conf (extracted from the rendered

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A real Prometheus (Debian's) scraping real example-001 processes on 127.0.0.1 with deploy/'s
 configurations.  Kubernetes discovery is simulated with file_sd_configs: the targets file describes
 each process as kubernetes_sd (role pod) would describe a pod of the rendered Deployment, so the

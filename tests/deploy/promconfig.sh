@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # promtool checks of the ConfigMap's prometheus.yml (kubernetes_sd -> file_sd copy) and of
 # deploy/prometheus/prometheus.yml, the kubernetes_sd fields, and broken copies that must be
 # rejected (prom_config_checks.py).   Usage: promconfig.sh SOURCE_DIR

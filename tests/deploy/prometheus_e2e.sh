@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A real Prometheus with deploy/'s configurations scraping real example-001 processes on 127.0.0.1
 # (prom_e2e.py).   Usage: prometheus_e2e.sh relabel|scaleout SOURCE_DIR EXAMPLE001_BINARY
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Validates every rendered object (deploy/k8s and deploy/k8s/operator) against the Kubernetes
 # OpenAPI schemas of kubernetes-models and the PodMonitor schema of
 # @kubernetes-models/prometheus-operator (versions pinned in package-lock.json, installed by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Validates Kubernetes objects against the OpenAPI schemas of kubernetes-models (Kubernetes 1.34,
 // pinned in package-lock.json) and the PodMonitor against @kubernetes-models/prometheus-operator.
 // Usage: node validate.mjs OBJECTS.json   (a JSON array of objects, e.g. rendered by kustomize)

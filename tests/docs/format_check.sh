@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Every C source and header of the repository is clang-formatted (.clang-format); a diff fails.
 set -euo pipefail
 cd "$1"

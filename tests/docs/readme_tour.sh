@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's API tour compiles (with our warnings, as errors) and runs: the first ```c block after
 # "## API tour" is extracted as it stands.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The tutorial's "see Prometheus UI" step, by a real browser.
 
 A real Prometheus scrapes example-001 (job example-001); headless Chromium loads Prometheus's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers for the end-to-end tests of example-001 (standard library only).
 
 Every test script starts its own example-001 on ports picked by the kernel (port 0, read back from

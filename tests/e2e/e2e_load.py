@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Load: wrk over 50 keep-alive connections sends at least 200,000 GET /hello; afterwards
 hello_worlds_requests_total must equal the responses wrk counted, plus at most the requests that
 were in flight when wrk stopped (one per connection, so at most 50).  Meanwhile /metrics is scraped

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Misuse: bad requests on both ports, slow clients, a client that never reads, bad command lines, a
 port in use, SIGTERM while busy.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A real Prometheus scrapes example-001: exact counts, and proof that it negotiated OpenMetrics.
 
 Prometheus 2.42 (Debian) scrapes every second.  Once the target is up and Prometheus holds the zero

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Shutdown delay: after SIGTERM, example-001 --shutdown-delay S answers 503 on /readyz while both
 ports keep accepting new connections for S seconds; then it drains and exits 0 within S + drain.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The tutorial's "Verify metrics" step, automated.
 
 Like the tutorial: 12 x GET /hello and 8 x GET /helliss with curl, then GET /metrics with curl.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A strict checker of exposition text, as promc writes it, for the fuzz targets and the tests: the
  * Prometheus text format 0.0.4 and OpenMetrics 1.0.0, line by line.  It accepts less than the
  * Prometheus parsers do (no timestamps, no blank lines, single spaces), never more, so an output it

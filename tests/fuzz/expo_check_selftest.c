@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The strict exposition checker (expo_check.h) accepts what the formats allow and refuses each
  * kind of broken line, so that the fuzz target relying on it can fail. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: bytes from the input become label values, HELP texts, info labels and a collector's
  * family, first as they are and then with every byte that breaks UTF-8 replaced by '?'.  The
  * invariants:

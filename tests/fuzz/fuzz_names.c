@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: metric, label and unit names from the input.  A constructor either refuses with an
  * error code, or accepts a name that matches the Prometheus rules; it never crashes and a refusal
  * leaves the registry empty. */

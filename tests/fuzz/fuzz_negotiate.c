@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Fuzz target: the Accept and Accept-Encoding parsers see raw client headers. */
 #include <stdint.h>
 #include <stdlib.h>

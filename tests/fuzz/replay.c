@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Replays a fuzz target over every file of its corpus directories, for builds without libFuzzer
  * (the ASan+UBSan test build): a regression run of everything the fuzzers found interesting. */
 #include <dirent.h>

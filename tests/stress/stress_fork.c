@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fork() while other threads use every lock of the library: threads create and remove children
  * (metric locks, the reclamation pool), create, register and free metrics (the registry and metric
  * lists, registry locks), scrape (registry locks, info labels under the metric lock) and set info

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Concurrency stress, run under ThreadSanitizer by `make test`: writers increment a striped
  * counter, labelled children they resolve (and so create) concurrently, a histogram and a gauge,
  * while other threads scrape in both formats and churn a family of short-lived children.  Every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reclamation of removed children while everything races (label stress under TSan, and unit
  * under ASan, which sees any use of freed memory):
  * - updaters hit STABLE children that are never removed, through kept handles and through the

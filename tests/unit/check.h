@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The unit-test harness: named cases, checks that go on, requirements that end the case.
  *
  *   static void counts_up(void) { ... CHECK(x == 1); REQUIRE(p != NULL); ... }

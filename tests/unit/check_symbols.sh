@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Only public promc_* symbols leave the shared library (hidden visibility plus PROMC_API): no
 # internal promc__* name and nothing without the prefix; every exported symbol is a function the
 # public headers declare, and every declared function is exported.

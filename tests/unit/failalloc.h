@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The failing allocator that every out-of-memory test uses, installed with promc_allocator_set():
  *   failalloc_install();
  *   failalloc_fail_nth(n);   the n-th allocation from now fails, the others succeed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The harness (check.h) itself, driven by tests/unit/CMakeLists.txt: a failing CHECK makes the run
  * fail and the case go on; a failing REQUIRE ends its case there and the next case still runs; an
  * unknown case name is an error rather than an empty pass. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # harness_selftest.sh BINARY: each behaviour of check.h, from the outside.
 set -uo pipefail
 bin=$1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Tests of the HTTP server (src/http) and the process collector (src/process).  Included from
 # tests/unit/CMakeLists.txt.  They link the shared library, as an application does.
 # test_http_stress: concurrent scrapes and updates, then a stop under load (label stress: the TSan

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A small blocking HTTP/1.1 client for the server tests: raw sockets, so a test controls exactly
  * what goes on the wire (keep-alive, half-sent requests, oversized headers, unread responses).
  * It reads responses framed by Content-Length, by chunks, or by the connection closing. */

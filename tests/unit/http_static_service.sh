@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # PROMC_STATIC_SERVICE=ON: configures the source tree in a build directory of its own, builds
 # example-001, and checks that it is one static PIE (no interpreter, no NEEDED entry) that serves
 # /hello and /metrics (process_* included) and exits 0 on SIGTERM; also that the option is OFF by

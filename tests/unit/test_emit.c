@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Custom collectors and the emit API (src/registry/collector.c, src/expose/emit.c): what
  * promc_emit_family / promc_emit_sample write, checked against what client_python 0.16 writes for
  * the same Metric (the expected texts were produced by prometheus_client.exposition.generate_latest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Exposition (src/expose/): gzip, sinks that refuse, name[] filtering, and what a scrape promises
  * while the registry changes under it. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sample value formatting: client_python's floatToGoString, with the 1e10..1e16 exponent fixed, and
  * independent of the C locale.  CTest runs the cases a second time under a German locale (whose
  * LC_NUMERIC uses a comma), named by $PROMC_TEST_LOCALE. */

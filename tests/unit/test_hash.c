@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The label-value hash: stable within a process, length-aware, and seeded differently in every
  * process (so values crafted to collide in one process do not collide in another). */
 #define _GNU_SOURCE

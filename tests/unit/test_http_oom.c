@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* promc_http_server_new() under memory exhaustion, the way libuv's test-loop-oom.c drives it: the
  * allocator fails after n successful allocations, for n = 0, 1, 2, ... until the start succeeds.
  * Every failed start must return PROMC_ENOMEM, free all it allocated and leave nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server end to end over loopback: endpoints, content negotiation, gzip, name[], HEAD,
  * 405/404, /healthz and /readyz, max-in-flight, the scrape timeout, the request-size and
  * connection caps, custom routes, start errors, IPv6, and stopping with clients connected. */

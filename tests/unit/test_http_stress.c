@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Concurrent scrapes over several server threads while other threads update the metrics, then a
  * stop with clients still connected (label: stress; run under TSan).  Every scrape must answer 200
  * with the counter never going down, and the final scrape must show every update.  Then servers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cardinality limits (promc_metric_opts_t.max_children, on_limit, the registry's default): at the
  * limit a new label set is refused with PROMC_ELIMIT or folded into the overflow child, existing
  * children keep working, and promc_metric_children_limited_total counts what happened.  Also the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The metric API: every type's operations and values, label children, validation errors that leave
  * the registry as it was, error names and versions.  Collectors are in test_emit.c, registries in
  * test_registry.c, exposition in test_expose.c, negotiation in test_negotiate.c. */

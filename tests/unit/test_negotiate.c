@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Content negotiation (src/expose/negotiate.c): the exposition format an Accept header asks for,
  * and whether an Accept-Encoding header accepts gzip. */
 #include <promc/promc.h>

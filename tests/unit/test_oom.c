@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Out of memory is a tested path: a whole scenario (registry, every metric type with children,
  * info labels, a custom collector, plain and gzip scrapes) is replayed with the N-th allocation
  * failing, for every N until the scenario needs no more.  Each failure must surface as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The process collector against what the test can see for itself: getrlimit(), its own file
  * descriptors and threads, CPU time it burns, the clock. */
 #define _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Registries (src/registry/): the default registry and registration from several threads. */
 #define _GNU_SOURCE
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The timing and in-progress macros record on every way out of their block or scope (GCC and
  * Clang): the end, return, goto, break and continue; and the scope forms leave break and continue
  * to the enclosing loop. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Thread slots (src/metric/slots.c): the per-thread stripes of counters and histograms.
  *
  * fork_frees_slots_and_lock: fork() in a process whose other threads update counters.  The child

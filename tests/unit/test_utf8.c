@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* UTF-8 validation (src/common/utf8.c) and its use at every entry point that takes text for the
  * exposition: label values, HELP, info labels, enum states, a collector's HELP and label values.
  * A refused call returns PROMC_EUTF8 with the byte offset in the message and changes nothing. */

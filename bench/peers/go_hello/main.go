@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // The tutorial's example-001 service written with client_golang (Debian
 // golang-github-prometheus-client-golang-dev): /hello on one port (net/http), /metrics on another
 // (promhttp on the default registry, with its Go and process collectors), the same three counters.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+
 // Library micro-benchmarks L1-L6 for client_golang (Debian golang-github-prometheus-client-golang-dev),
 // the same workloads and inputs as bench/lib_promc.c, printing the same RESULT line.
 // Usage: bench_go WORKLOAD N
