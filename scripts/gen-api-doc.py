@@ -63,7 +63,7 @@ MODULE_RULES = [
     (r"^promc_(registry_\w+|collector_\w+|collect_fn)$", "registry.h"),
     (r"^promc_http_\w+$|^PROMC_HTTP_\w+$", "http.h"),
     (r"^promc_process_\w+$", "process.h"),
-    (r"^promc_(counter|gauge|histogram|summary|info|enum|metric|timer|type|limit|scope)(_\w+)?$"
+    (r"^promc_(counter|gauge|histogram|summary|info|enum|metric|timer|type|limit|scope|buckets)(_\w+)?$"
      r"|^PROMC_(HISTOGRAM|SUMMARY|GAUGE)_TIME$|^PROMC_GAUGE_TRACK_INPROGRESS$|^PROMC_OVERFLOW_VALUE$"
      r"|^PROMC_TIME_SCOPE_(HISTOGRAM|SUMMARY|GAUGE)$|^PROMC_INPROGRESS_SCOPE$", "metric.h"),
 ]

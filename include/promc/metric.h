@@ -255,6 +255,17 @@ PROMC_API double promc_histogram_sum(const promc_histogram_t *h);
 PROMC_API uint64_t promc_summary_count(const promc_summary_t *s);
 PROMC_API double promc_summary_sum(const promc_summary_t *s);
 
+/* Bucket bounds for opts.buckets, as client_golang's LinearBuckets and ExponentialBuckets make
+ * them (where those panic, these return PROMC_EINVAL and leave `out` untouched):
+ *   linear:      count bounds start, start + width, start + 2*width, ...; width > 0;
+ *   exponential: count bounds start, start*factor, start*factor^2, ...; start > 0, factor > 1.
+ * `out` holds `count` doubles; count >= 1; every argument finite.  Returns 0 or PROMC_EINVAL.
+ * Thread-safety: any thread.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_buckets_linear(double *out, double start, double width,
+                                                   size_t count);
+PROMC_API PROMC_NODISCARD int promc_buckets_exponential(double *out, double start, double factor,
+                                                        size_t count);
+
 /* client_python's Histogram.DEFAULT_BUCKETS without +Inf: 14 bounds, static storage.
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API const double *promc_histogram_default_buckets(size_t *count);

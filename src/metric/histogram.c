@@ -203,3 +203,24 @@ void promc_histogram_free(promc_histogram_t *h)
     if (h && h->s.metric->root == &h->s)
         promc_metric_free(h->s.metric);
 }
+
+int promc_buckets_linear(double *out, double start, double width, size_t count)
+{
+    if (!out || !count || !isfinite(start) || !isfinite(width) || !(width > 0))
+        return promc__err(PROMC_EINVAL, "promc_buckets_linear: need count >= 1, a finite start and "
+                                        "a finite width > 0");
+    for (size_t i = 0; i < count; i++)
+        out[i] = start + (double)i * width;
+    return 0;
+}
+
+int promc_buckets_exponential(double *out, double start, double factor, size_t count)
+{
+    if (!out || !count || !isfinite(start) || !isfinite(factor) || !(start > 0) || !(factor > 1))
+        return promc__err(PROMC_EINVAL, "promc_buckets_exponential: need count >= 1, a finite "
+                                        "start > 0 and a finite factor > 1");
+    double b = start;
+    for (size_t i = 0; i < count; i++, b *= factor)
+        out[i] = b;
+    return 0;
+}

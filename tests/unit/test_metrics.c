@@ -445,9 +445,52 @@ static void remove_argument_checks(void)
     promc_registry_free(r);
 }
 
+/* The bucket helpers give client_golang's LinearBuckets / ExponentialBuckets values, refuse what
+ * those panic on, and feed a histogram. */
+static void bucket_helpers(void)
+{
+    double b[6] = {0};
+    CHECK_RC(promc_buckets_linear(b, -15, 5, 6), 0);
+    CHECK(b[0] == -15 && b[1] == -10 && b[3] == 0 && b[5] == 10);
+    CHECK_RC(promc_buckets_exponential(b, 100, 1.2, 3), 0);
+    CHECK(b[0] == 100 && b[1] == 120 && b[2] == 144);
+    double keep[2] = {7, 7};
+    CHECK_RC(promc_buckets_linear(keep, 0, 0, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_linear(keep, 0, -1, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_linear(keep, NAN, 1, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_linear(keep, 0, 1, 0), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_exponential(keep, 0, 2, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_exponential(keep, 1, 1, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_exponential(keep, 1, INFINITY, 2), PROMC_EINVAL);
+    CHECK_RC(promc_buckets_exponential(NULL, 1, 2, 2), PROMC_EINVAL);
+    CHECK(keep[0] == 7 && keep[1] == 7);
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    double e[4];
+    REQUIRE_RC(promc_buckets_exponential(e, 0.001, 10, 4), 0);
+    promc_histogram_t *h;
+    REQUIRE_RC(promc_histogram_new(
+                   &h,
+                   &(promc_metric_opts_t){
+                       .name = "lat", .help = "h", .buckets = e, .bucket_count = 4, .registry = r}),
+               0);
+    promc_histogram_observe(h, 0.05);
+    promc_registry_set_created(r, false);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "lat_bucket{le=\"0.01\"} 0.0\nlat_bucket{le=\"0.1\"} 1.0\n"));
+    promc_buf_free(t);
+    promc_histogram_free(h);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
-    CHECK_CASE(counter), CHECK_CASE(labels), CHECK_CASE(validation),
-    CHECK_CASE(types),   CHECK_CASE(errors), CHECK_CASE(remove_argument_checks),
+    CHECK_CASE(bucket_helpers),
+    CHECK_CASE(counter),
+    CHECK_CASE(labels),
+    CHECK_CASE(validation),
+    CHECK_CASE(types),
+    CHECK_CASE(errors),
+    CHECK_CASE(remove_argument_checks),
 };
 
 int main(int argc, char **argv)
