@@ -25,7 +25,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADERS = ["promc.h", "version.h", "base.h", "errors.h", "alloc.h", "metric.h", "registry.h",
-           "expose.h", "http.h", "process.h"]
+           "expose.h", "http.h", "process.h", "testutil.h"]
 
 THREAD_TAGS = [
     "any thread, lock-free",
@@ -58,6 +58,7 @@ MODULE_RULES = [
     (r"^PROMC_STR$|^promc_(str|str_t|label_t|registry_t|metric_t|emit_t)$", "base.h"),
     (r"^PROMC_ERRNO_MAP$|^promc_(err_\w+|strerror|last_error|errno_t)$", "errors.h"),
     (r"^promc_(allocator_\w+|set_allocator)$", "alloc.h"),
+    (r"^promc_registry_(sample_value|compare|lint)$", "testutil.h"),
     (r"^promc_(registry_write\w*|emit_\w+|format_\w+|gzip_\w+|buf_free|expose_\w+|sink_fn|emit_t)$",
      "expose.h"),
     (r"^promc_(registry_\w+|collector_\w+|collect_fn)$", "registry.h"),

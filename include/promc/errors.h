@@ -38,7 +38,8 @@ extern "C" {
     XX(ESYS, -20, "system call failed")                                                            \
     XX(ECOLLECT, -21, "a custom collector reported a failure")                                     \
     XX(EUTF8, -22, "text is not valid UTF-8")                                                      \
-    XX(ELIMIT, -23, "the metric has reached its limit of children")
+    XX(ELIMIT, -23, "the metric has reached its limit of children")                                \
+    XX(EMISMATCH, -24, "the exposition differs from the expected text")
 
 /* The error codes: PROMC_EINVAL = -1 and so on (0 is success).  Since: 0.1 */
 typedef enum promc_errno {

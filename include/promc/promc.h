@@ -12,5 +12,6 @@
 #include <promc/expose.h>
 #include <promc/http.h>
 #include <promc/process.h>
+#include <promc/testutil.h>
 
 #endif
