@@ -27,7 +27,7 @@ import sys
 RANK = {"common": 0, "registry": 1, "metric": 2, "expose": 3, "http": 4, "process": 4}
 PUBLIC = {"version.h": "common", "base.h": "common", "errors.h": "common", "alloc.h": "common",
           "registry.h": "registry", "metric.h": "metric", "expose.h": "expose", "http.h": "http",
-          "process.h": "process"}
+          "process.h": "process", "testutil.h": "expose"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]', re.M)
 
 
