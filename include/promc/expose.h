@@ -90,6 +90,17 @@ PROMC_API PROMC_NODISCARD int promc_registry_write_buf(promc_registry_t *r,
                                                        const promc_expose_opts_t *opts, char **out,
                                                        size_t *len);
 
+/* Writes the registry in text 0.0.4 to `path` for node_exporter's textfile collector (name it
+ * *.prom in the collector's directory), as client_python's write_to_textfile does, and so that a
+ * reader never sees half a file: the text goes to a hidden temporary file in the same directory,
+ * which is flushed to disk (fsync), made readable by all (0644, the collector often runs as
+ * another user) and renamed over `path`; the directory is synced too.  On any failure the
+ * temporary file is removed and `path` is left as it was.  Returns 0, PROMC_EINVAL, PROMC_ESYS
+ * (the message names the system call, the file and errno's text) or what promc_registry_write()
+ * returns.  Thread-safety: any thread, takes the registry lock (as promc_registry_write()).
+ * Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_registry_write_textfile(promc_registry_t *r, const char *path);
+
 /* Frees a buffer from promc_registry_write_buf(); NULL is a no-op.
  * Thread-safety: any thread.  Since: 0.1 */
 PROMC_API void promc_buf_free(char *buf);

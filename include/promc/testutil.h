@@ -2,7 +2,8 @@
 /* promc — test helpers: what client_golang's testutil gives Go programs.  Read one sample back,
  * compare a registry's exposition with the text a test expects, and lint the metrics the way
  * `promtool check metrics` does.  Each works on the exposition a scrape would write (collectors
- * included), so a test checks what Prometheus would see; none creates a child or changes a value. */
+ * included), so a test checks what Prometheus would see; none creates a child or changes a value.
+ */
 #ifndef PROMC_TESTUTIL_H
 #define PROMC_TESTUTIL_H
 
@@ -27,9 +28,8 @@ PROMC_API PROMC_NODISCARD int promc_registry_sample_value(promc_registry_t *r, c
  * `expected`.  Returns 0 when they are equal byte for byte, PROMC_EMISMATCH when not (the message
  * names the first line that differs, with both versions), or what promc_registry_write()
  * returns.  Thread-safety: any thread, takes the registry lock (as a scrape).  Since: 0.2 */
-PROMC_API PROMC_NODISCARD int promc_registry_compare(promc_registry_t *r,
-                                                     const promc_expose_opts_t *opts,
-                                                     const char *expected);
+PROMC_API PROMC_NODISCARD int
+promc_registry_compare(promc_registry_t *r, const promc_expose_opts_t *opts, const char *expected);
 
 /* Lints the metrics of `r` as promtool's `check metrics` does: a family without HELP, a counter
  * whose name does not end in _total, a non-counter whose name does, a camelCase metric or label

@@ -158,9 +158,9 @@ int promc_registry_compare(promc_registry_t *r, const promc_expose_opts_t *opts,
         int gl = (int)(strcspn(g, "\n")), wl = (int)(strcspn(w, "\n"));
         rc = promc__err(PROMC_EMISMATCH, "line %zu: got '%.*s', want '%.*s'%s", line,
                         gl > 200 ? 200 : gl, g, wl > 200 ? 200 : wl, w,
-                        start >= len    ? " (the exposition ends before it)"
-                        : start >= el   ? " (the exposition has more lines)"
-                                        : "");
+                        start >= len  ? " (the exposition ends before it)"
+                        : start >= el ? " (the exposition has more lines)"
+                                      : "");
     }
     promc_buf_free(text);
     return rc;
@@ -224,8 +224,9 @@ static void lint_family(lint_t *l, const char *name, size_t n, const char *type,
         problem(l, name, n, "metric names should be written in 'snake_case' not 'camelCase'");
     if (!hist && (ends_with(name, n, "_count") || ends_with(name, n, "_sum") ||
                   ends_with(name, n, "_bucket")))
-        problem(l, name, n, "non-histogram and non-summary metrics should not have \"_count\", "
-                            "\"_sum\" or \"_bucket\" suffixes");
+        problem(l, name, n,
+                "non-histogram and non-summary metrics should not have \"_count\", "
+                "\"_sum\" or \"_bucket\" suffixes");
     for (size_t i = 0; i < sizeof non_base / sizeof non_base[0]; i++) {
         const char *hit = memmem(name, n, non_base[i].part, strlen(non_base[i].part));
         if (hit) {
@@ -268,8 +269,8 @@ int promc_registry_lint(promc_registry_t *r, char **report)
             const char *sp = memchr(name, ' ', (size_t)(eol - name));
             if (sp) {
                 size_t n = (size_t)(sp - name);
-                bool has = help_name && help_len == n && memcmp(help_name, name, n) == 0 &&
-                           help_text;
+                bool has =
+                    help_name && help_len == n && memcmp(help_name, name, n) == 0 && help_text;
                 lint_family(&l, name, n, sp + 1, (size_t)(eol - sp - 1), has);
             }
             help_name = NULL;

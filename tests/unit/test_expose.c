@@ -2,7 +2,11 @@
 /* Exposition (src/expose/): gzip, sinks that refuse, name[] filtering, and what a scrape promises
  * while the registry changes under it. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,7 +286,88 @@ static void info_scrape_holds_no_lock_in_sink(void)
     sem_destroy(&finished);
 }
 
+static int failing_collect(void *ud, promc_emit_t *e)
+{
+    (void)ud;
+    (void)e;
+    return PROMC_ECOLLECT;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+    (void)n;
+    fclose(f);
+    return buf;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* The textfile writer: the file holds what a scrape writes, is world-readable, and a failed write
+ * leaves the old file and no temporary behind. */
+static void textfile(void)
+{
+    char dir[] = "/tmp/promc-textfile-XXXXXX";
+    REQUIRE(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/app.prom", dir);
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_gauge_t *g;
+    REQUIRE_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "batch_last_success_seconds",
+                                                          .help = "Last success.",
+                                                          .registry = r}),
+               0);
+    promc_gauge_set(g, 1700000000);
+    CHECK_RC(promc_registry_write_textfile(r, path), 0);
+    char *want = NULL;
+    size_t len;
+    CHECK_RC(promc_registry_write_buf(r, NULL, &want, &len), 0);
+    char *got = slurp(path);
+    CHECK(got && want && strcmp(got, want) == 0);
+    free(got);
+    promc_buf_free(want);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK(count_entries(dir) == 1);
+    /* A failing scrape: the old file stays, the temporary goes. */
+    promc_collector_t *col;
+    REQUIRE_RC(promc_collector_new(&col, failing_collect, NULL, NULL, 0), 0);
+    REQUIRE_RC(promc_registry_register_collector(r, col), 0);
+    promc_gauge_set(g, 2);
+    CHECK_RC(promc_registry_write_textfile(r, path), PROMC_ECOLLECT);
+    got = slurp(path);
+    CHECK(got && strstr(got, "batch_last_success_seconds 1.7e+09\n"));
+    free(got);
+    CHECK(count_entries(dir) == 1);
+    promc_collector_free(col);
+    /* A directory that does not exist: PROMC_ESYS naming the call. */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/missing/app.prom", dir);
+    CHECK_RC(promc_registry_write_textfile(r, bad), PROMC_ESYS);
+    CHECK(strstr(promc_last_error(), "mkostemp") && strstr(promc_last_error(), "No such file"));
+    CHECK_RC(promc_registry_write_textfile(r, ""), PROMC_EINVAL);
+    unlink(path);
+    rmdir(dir);
+    promc_gauge_free(g);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
+    CHECK_CASE(textfile),
     CHECK_CASE(gzip_and_sink_refusal),
     CHECK_CASE(filter_long_names),
     CHECK_CASE(scrape_never_repeats_a_series),

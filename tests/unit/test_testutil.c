@@ -21,8 +21,10 @@ static void sample_value(void)
     REQUIRE(r != NULL);
     const char *ln[] = {"path", "code"};
     promc_counter_t *c, *k;
-    REQUIRE_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "http_requests", .help = "R.",
-                                                            .label_names = ln, .label_count = 2,
+    REQUIRE_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "http_requests",
+                                                            .help = "R.",
+                                                            .label_names = ln,
+                                                            .label_count = 2,
                                                             .registry = r}),
                0);
     promc_str_t v[] = {PROMC_STR("/a \"q\"\n"), PROMC_STR("200")};
@@ -49,9 +51,12 @@ static void sample_value(void)
     /* A histogram's buckets, count and sum; an unlabelled gauge; +Inf. */
     promc_histogram_t *h;
     double b[] = {0.1, 1};
-    REQUIRE_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "lat", .unit = "seconds",
-                                                              .help = "L.", .buckets = b,
-                                                              .bucket_count = 2, .registry = r}),
+    REQUIRE_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "lat",
+                                                              .unit = "seconds",
+                                                              .help = "L.",
+                                                              .buckets = b,
+                                                              .bucket_count = 2,
+                                                              .registry = r}),
                0);
     promc_histogram_observe(h, 0.5);
     promc_histogram_observe(h, 5);
@@ -64,9 +69,9 @@ static void sample_value(void)
     CHECK_RC(promc_registry_sample_value(r, "lat_seconds_sum", NULL, 0, &x), 0);
     CHECK(x == 5.5);
     promc_gauge_t *g;
-    REQUIRE_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "temp", .help = "T.",
-                                                          .registry = r}),
-               0);
+    REQUIRE_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "temp", .help = "T.", .registry = r}),
+        0);
     promc_gauge_set(g, -1e-7);
     CHECK_RC(promc_registry_sample_value(r, "temp", NULL, 0, &x), 0);
     CHECK(x == -1e-7);
@@ -82,9 +87,8 @@ static void compare(void)
     promc_registry_t *r = setup();
     REQUIRE(r != NULL);
     promc_gauge_t *g;
-    REQUIRE_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up", .help = "Up.",
-                                                          .registry = r}),
-               0);
+    REQUIRE_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up", .help = "Up.", .registry = r}), 0);
     promc_gauge_set(g, 1);
     const char *want = "# HELP up Up.\n# TYPE up gauge\nup 1.0\n";
     CHECK_RC(promc_registry_compare(r, NULL, want), 0);
@@ -93,9 +97,8 @@ static void compare(void)
     CHECK(strstr(promc_last_error(), "line 3: got 'up 1.0', want 'up 2.0'") != NULL);
     CHECK_RC(promc_registry_compare(r, NULL, "# HELP up Up.\n"), PROMC_EMISMATCH);
     CHECK(strstr(promc_last_error(), "line 2:") && strstr(promc_last_error(), "more lines"));
-    CHECK_RC(promc_registry_compare(
-                 r, &(promc_expose_opts_t){.format = PROMC_FORMAT_OPENMETRICS},
-                 "# HELP up Up.\n# TYPE up gauge\nup 1.0\n# EOF\n"),
+    CHECK_RC(promc_registry_compare(r, &(promc_expose_opts_t){.format = PROMC_FORMAT_OPENMETRICS},
+                                    "# HELP up Up.\n# TYPE up gauge\nup 1.0\n# EOF\n"),
              0);
     promc_gauge_free(g);
     promc_registry_free(r);
@@ -114,24 +117,26 @@ static void lint(void)
     promc_registry_t *r = setup();
     REQUIRE(r != NULL);
     promc_counter_t *ok;
-    REQUIRE_RC(promc_counter_new(&ok, &(promc_metric_opts_t){.name = "jobs", .help = "Jobs.",
-                                                             .registry = r}),
+    REQUIRE_RC(promc_counter_new(
+                   &ok, &(promc_metric_opts_t){.name = "jobs", .help = "Jobs.", .registry = r}),
                0);
     char *report = NULL;
     CHECK_RC(promc_registry_lint(r, &report), 0);
     CHECK_STR(report, "");
     promc_buf_free(report);
     promc_gauge_t *g1, *g2, *g3;
-    REQUIRE_RC(promc_gauge_new(&g1, &(promc_metric_opts_t){.name = "sessions_total",
-                                                           .help = "S.", .registry = r}),
-               0);
+    REQUIRE_RC(
+        promc_gauge_new(
+            &g1, &(promc_metric_opts_t){.name = "sessions_total", .help = "S.", .registry = r}),
+        0);
     REQUIRE_RC(promc_gauge_new(&g2, &(promc_metric_opts_t){.name = "latency",
-                                                           .unit = "milliseconds", .help = "L.",
+                                                           .unit = "milliseconds",
+                                                           .help = "L.",
                                                            .registry = r}),
                0);
-    REQUIRE_RC(promc_gauge_new(&g3, &(promc_metric_opts_t){.name = "silent", .help = "",
-                                                           .registry = r}),
-               0);
+    REQUIRE_RC(
+        promc_gauge_new(&g3, &(promc_metric_opts_t){.name = "silent", .help = "", .registry = r}),
+        0);
     promc_collector_t *col;
     REQUIRE_RC(promc_collector_new(&col, snake_collector, NULL, NULL, 0), 0);
     REQUIRE_RC(promc_registry_register_collector(r, col), 0);
