@@ -59,7 +59,8 @@ MODULE_RULES = [
     (r"^PROMC_ERRNO_MAP$|^promc_(err_\w+|strerror|last_error|errno_t)$", "errors.h"),
     (r"^promc_(allocator_\w+|set_allocator)$", "alloc.h"),
     (r"^promc_registry_(sample_value|compare|lint)$", "testutil.h"),
-    (r"^promc_(registry_write\w*|emit_\w+|format_\w+|gzip_\w+|buf_free|expose_\w+|sink_fn|emit_t)$",
+    (r"^promc_(registry_write\w*|emit_\w+|format_\w+|gzip_\w+|buf_free|expose_\w+|sink_fn|emit_t"
+     r"|gauge_func_new|counter_func_new|value_fn)$",
      "expose.h"),
     (r"^promc_(registry_\w+|collector_\w+|collect_fn)$", "registry.h"),
     (r"^promc_http_\w+$|^PROMC_HTTP_\w+$", "http.h"),

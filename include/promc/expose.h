@@ -34,6 +34,26 @@ PROMC_API const char *promc_format_content_type(promc_format_t f);
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API bool promc_gzip_accepted(const char *accept_encoding);
 
+/* ---- Metrics computed at scrape time ----------------------------------------------------------
+ * A gauge or counter whose value a callback returns at every scrape (client_python's
+ * set_function(), client_golang's GaugeFunc and CounterFunc): for values the program already keeps
+ * (a queue length, bytes a library has sent).  The callback runs on the scraping thread, possibly
+ * on several at once, and must not call into the registry being scraped; a counter's callback
+ * must return a value that never goes down.  Since: 0.2 */
+typedef double (*promc_value_fn)(void *ud);
+
+/* Creates the metric from opts (name, help, ns, subsystem, unit and registry as for
+ * promc_gauge_new(); no label names) as a collector, registered unless opts->no_register, and sets
+ * *out: free it with promc_collector_free().  Returns 0, PROMC_EINVAL (no callback, label names
+ * given), PROMC_ENAME, PROMC_EUNIT, PROMC_EUTF8, PROMC_EDUPLICATE or PROMC_ENOMEM; nothing is
+ * registered on failure.  Thread-safety: any thread, takes the registry lock.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_gauge_func_new(promc_collector_t **out,
+                                                   const promc_metric_opts_t *opts,
+                                                   promc_value_fn fn, void *ud);
+PROMC_API PROMC_NODISCARD int promc_counter_func_new(promc_collector_t **out,
+                                                     const promc_metric_opts_t *opts,
+                                                     promc_value_fn fn, void *ud);
+
 /* ---- Custom collectors' output ----------------------------------------------------------------
  * A collector's callback (<promc/registry.h>) writes its families through the emitter it is
  * handed. */

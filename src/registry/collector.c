@@ -10,8 +10,15 @@
 static void collector_destroy(promc__entry_t *e)
 {
     promc_collector_t *c = (promc_collector_t *)e;
+    if (c->ud_free)
+        c->ud_free(c->ud);
     promc__entry_fini(&c->entry);
     promc__free(c);
+}
+
+void promc__collector_own_ud(promc_collector_t *c, void (*fn)(void *ud))
+{
+    c->ud_free = fn;
 }
 
 int promc_collector_new(promc_collector_t **out, promc_collect_fn fn, void *ud,

@@ -10,6 +10,10 @@ struct promc_collector {
     promc__entry_t entry; /* first: the registry holds collectors by their header */
     promc_collect_fn fn;
     void *ud;
+    void (*ud_free)(void *ud); /* set by collectors the library builds on top (func metrics) */
 };
+
+/* Makes the collector free its user data with `fn` when it is destroyed (internal collectors). */
+void promc__collector_own_ud(promc_collector_t *c, void (*fn)(void *ud));
 
 #endif

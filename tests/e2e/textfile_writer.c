@@ -30,8 +30,10 @@ int main(int argc, char **argv)
                                                           .help = "Rewrites of this file.",
                                                           .registry = r}) ||
         promc_gauge_new(&g, &(promc_metric_opts_t){.name = "textfile_shard_size_bytes",
-                                                   .help = "Shard sizes.", .label_names = ln,
-                                                   .label_count = 1, .registry = r}))
+                                                   .help = "Shard sizes.",
+                                                   .label_names = ln,
+                                                   .label_count = 1,
+                                                   .registry = r}))
         return 1;
     for (int i = 0; i < 2000; i++) {
         char s[16];

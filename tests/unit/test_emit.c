@@ -216,10 +216,85 @@ static void collector_lifecycle(void)
     promc_registry_free(r);
 }
 
+static double queue_len = 3;
+static double bytes_sent = 1024;
+
+static double read_value(void *ud)
+{
+    return *(double *)ud;
+}
+
+/* Gauges and counters whose value a callback gives at each scrape (set_function, GaugeFunc). */
+static void func_metrics(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_collector_t *q, *b;
+    REQUIRE_RC(promc_gauge_func_new(
+                   &q,
+                   &(promc_metric_opts_t){
+                       .name = "queue_length", .help = "Jobs waiting.", .ns = "app", .registry = r},
+                   read_value, &queue_len),
+               0);
+    REQUIRE_RC(promc_counter_func_new(
+                   &b,
+                   &(promc_metric_opts_t){
+                       .name = "sent_total", .help = "Bytes sent.", .unit = "bytes", .registry = r},
+                   read_value, &bytes_sent),
+               0);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK_STR(t, "# HELP app_queue_length Jobs waiting.\n# TYPE app_queue_length gauge\n"
+                 "app_queue_length 3.0\n"
+                 "# HELP sent_bytes_total Bytes sent.\n# TYPE sent_bytes_total counter\n"
+                 "sent_bytes_total 1024.0\n");
+    promc_buf_free(t);
+    queue_len = 7;
+    bytes_sent = 4096;
+    t = render(r, PROMC_FORMAT_OPENMETRICS);
+    CHECK_STR(t,
+              "# HELP app_queue_length Jobs waiting.\n# TYPE app_queue_length gauge\n"
+              "app_queue_length 7.0\n"
+              "# HELP sent_bytes Bytes sent.\n# TYPE sent_bytes counter\n# UNIT sent_bytes bytes\n"
+              "sent_bytes_total 4096.0\n# EOF\n");
+    promc_buf_free(t);
+    /* Its names are taken; label names, no callback, bad names are refused. */
+    promc_gauge_t *g;
+    CHECK_RC(
+        promc_gauge_new(
+            &g, &(promc_metric_opts_t){.name = "app_queue_length", .help = "h", .registry = r}),
+        PROMC_EDUPLICATE);
+    promc_collector_t *x = NULL;
+    const char *ln[] = {"k"};
+    CHECK_RC(
+        promc_gauge_func_new(
+            &x,
+            &(promc_metric_opts_t){.name = "y", .label_names = ln, .label_count = 1, .registry = r},
+            read_value, &queue_len),
+        PROMC_EINVAL);
+    CHECK_RC(
+        promc_gauge_func_new(&x, &(promc_metric_opts_t){.name = "y", .registry = r}, NULL, NULL),
+        PROMC_EINVAL);
+    CHECK_RC(promc_gauge_func_new(&x, &(promc_metric_opts_t){.name = "bad-name", .registry = r},
+                                  read_value, &queue_len),
+             PROMC_ENAME);
+    CHECK_RC(promc_counter_func_new(
+                 &x, &(promc_metric_opts_t){.name = "sent", .unit = "bytes", .registry = r},
+                 read_value, &queue_len),
+             PROMC_EDUPLICATE);
+    CHECK(x == NULL);
+    promc_collector_free(q);
+    t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(t && !strstr(t, "queue"));
+    promc_buf_free(t);
+    promc_collector_free(b);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
-    CHECK_CASE(collector_lifecycle),   CHECK_CASE(text_side_families),
-    CHECK_CASE(unit_suffix_appended),  CHECK_CASE(sample_suffix_checked),
-    CHECK_CASE(duplicate_label_names),
+    CHECK_CASE(func_metrics),          CHECK_CASE(collector_lifecycle),
+    CHECK_CASE(text_side_families),    CHECK_CASE(unit_suffix_appended),
+    CHECK_CASE(sample_suffix_checked), CHECK_CASE(duplicate_label_names),
 };
 
 int main(int argc, char **argv)
