@@ -72,5 +72,23 @@ fi
 grep -q '^hello_worlds_requests_total 12.0$' "$work/out3"
 grep -q '^hello_worlds_requests_total 12.0$' "$work/out4"
 pass=$((pass + 1))
-echo "consumer: installed tree OK (SONAME $soname), pkg-config shared/static and find_package(promc) builds run"
+# A git submodule: add_subdirectory() of the source tree, without our tests and benchmarks, with
+# the same target names as the installed package.
+mkdir -p "$work/sub"
+cat >"$work/sub/CMakeLists.txt" <<CMAKE
+cmake_minimum_required(VERSION 3.16)
+project(subproject C)
+set(PROMC_BUILD_TESTS OFF CACHE BOOL "" FORCE)
+set(PROMC_BUILD_BENCH OFF CACHE BOOL "" FORCE)
+add_subdirectory("$src_dir" promc)
+add_executable(tutorial "$example")
+target_link_libraries(tutorial PRIVATE promc::promc_static)
+CMAKE
+cmake -S "$work/sub" -B "$work/sub/build" >"$work/sub-config.log" 2>&1 ||
+    { cat "$work/sub-config.log"; exit 1; }
+cmake --build "$work/sub/build" -j2 >"$work/sub-build.log" 2>&1 || { cat "$work/sub-build.log"; exit 1; }
+"$work/sub/build/tutorial" >"$work/out5"
+grep -q '^hello_worlds_requests_total 12.0$' "$work/out5"
+pass=$((pass + 1))
+echo "consumer: installed tree OK (SONAME $soname), pkg-config shared/static, find_package(promc) and add_subdirectory builds run"
 echo "$pass passed, 0 failed"
