@@ -49,7 +49,7 @@ install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
 format:
-	clang-format -i $$(git ls-files '*.c' '*.h')
+	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
 format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
