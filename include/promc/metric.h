@@ -63,7 +63,7 @@ typedef enum promc_limit_policy {
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
  * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool,
- * max_children, on_limit and expire_seconds since 0.2) */
+ * max_children, on_limit, expire_seconds and const_labels since 0.2) */
 typedef struct promc_metric_opts {
     const char *name;      /* required; "x_total" on a counter is exposed as x_total all the same */
     const char *help;      /* required (may be ""); any UTF-8, escaped on output */
@@ -100,6 +100,11 @@ typedef struct promc_metric_opts {
      * so their handles go as with promc_metric_remove(): update an expiring metric through the
      * one-shot forms.  Counted in promc_metric_children_expired_total{metric}. */
     double expire_seconds;
+    /* Labels with the same value on every sample of the metric (client_golang's ConstLabels): a
+     * build, a region.  Names follow the label-name rules and differ from label_names; values
+     * are UTF-8.  Copied.  Sorted with the other labels on output. */
+    const promc_label_t *const_labels;
+    size_t const_label_count;
 } promc_metric_opts_t;
 
 /* ---- Construction and lifetime ----------------------------------------------------------------

@@ -112,15 +112,17 @@ int promc__join_labels(promc__writer_t *w, const promc_metric_t *m, const promc_
     promc__strbuf_t *b = &w->lab;
     b->len = 0;
     w->pre_end = w->post_start = 0;
-    for (size_t k = 0; k < m->label_count; k++) {
+    size_t all = m->label_count + m->const_count;
+    for (size_t k = 0; k < all; k++) {
         if (k == m->extra_pos)
             w->pre_end = b->len;
         size_t i = m->label_order[k];
         const char *ln = m->label_names[i];
-        if (promc__append_pair(b, ln, strlen(ln), s->values[i].ptr, s->values[i].len))
+        promc_str_t v = promc__label_value(m, s, i);
+        if (promc__append_pair(b, ln, strlen(ln), v.ptr, v.len))
             return promc__err(PROMC_ENOMEM, "labels");
     }
-    if (m->extra_pos >= m->label_count) {
+    if (m->extra_pos >= all) {
         w->pre_end = w->post_start = b->len;
     } else {
         /* The pair at extra_pos starts right after pre_end (and its comma). */
@@ -135,10 +137,10 @@ int promc__join_info_labels(promc__writer_t *w, const promc_metric_t *m, const p
 {
     promc__strbuf_t *b = &w->lab;
     b->len = 0;
-    size_t k = 0, j = 0, nj = il ? il->n : 0;
-    while (k < m->label_count || j < nj) {
+    size_t k = 0, j = 0, nj = il ? il->n : 0, all = m->label_count + m->const_count;
+    while (k < all || j < nj) {
         bool take_metric;
-        if (k >= m->label_count)
+        if (k >= all)
             take_metric = false;
         else if (j >= nj)
             take_metric = true;
@@ -150,8 +152,8 @@ int promc__join_info_labels(promc__writer_t *w, const promc_metric_t *m, const p
         int rc;
         if (take_metric) {
             size_t i = m->label_order[k++];
-            rc = promc__append_pair(b, m->label_names[i], strlen(m->label_names[i]),
-                                    s->values[i].ptr, s->values[i].len);
+            promc_str_t v = promc__label_value(m, s, i);
+            rc = promc__append_pair(b, m->label_names[i], strlen(m->label_names[i]), v.ptr, v.len);
         } else {
             const promc_label_t *l = &il->labels[j++];
             rc = promc__append_pair(b, l->name.ptr, l->name.len, l->value.ptr, l->value.len);

@@ -138,7 +138,7 @@ static int prepare_labels(promc__writer_t *w, promc_metric_t *m, promc__child_t 
         pthread_mutex_unlock(&m->lock);
         return rc;
     }
-    if (m->label_count == 0) {
+    if (m->label_count + m->const_count == 0) {
         w->lab.len = w->pre_end = w->post_start = 0;
         return 0;
     }

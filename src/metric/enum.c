@@ -58,7 +58,7 @@ static int enum_check(const promc_metric_opts_t *o)
 /* The states, and where the enum's own label (its name) sorts among the label names. */
 static int enum_setup(promc_metric_t *m, const promc_metric_opts_t *o)
 {
-    for (size_t i = 0; i < m->label_count; i++)
+    for (size_t i = 0; i < m->label_count + m->const_count; i++)
         if (strcmp(m->label_names[i], m->name) == 0)
             return promc__err(PROMC_EOVERLAP, "enum '%s' has a label of its own name", m->name);
     m->states = promc__calloc(o->state_count, sizeof(char *));

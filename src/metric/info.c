@@ -33,7 +33,7 @@ int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
                                    labels[k].name.ptr);
         if (rc)
             return rc;
-        for (size_t j = 0; j < m->label_count; j++)
+        for (size_t j = 0; j < m->label_count + m->const_count; j++)
             if (strlen(m->label_names[j]) == labels[k].name.len &&
                 memcmp(m->label_names[j], labels[k].name.ptr, labels[k].name.len) == 0)
                 return promc__err(PROMC_EOVERLAP, "info '%s': label '%s' is a label of the metric",

@@ -71,6 +71,34 @@ static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t 
             if (strcmp(l, o->label_names[j]) == 0)
                 return promc__err(PROMC_ELABELNAME, "label name '%s' given twice", l);
     }
+    if (o->const_label_count && !o->const_labels)
+        return promc__err(PROMC_EINVAL, "const_label_count without const_labels");
+    for (size_t i = 0; i < o->const_label_count; i++) {
+        const promc_label_t *l = &o->const_labels[i];
+        if ((!l->name.ptr && l->name.len) || (!l->value.ptr && l->value.len))
+            return promc__err(PROMC_EINVAL, "const label %zu is NULL", i);
+        int rc = promc__name_check_label(l->name.ptr, l->name.len);
+        if (rc)
+            return rc;
+        if (ops->reserved_label && strlen(ops->reserved_label) == l->name.len &&
+            memcmp(l->name.ptr, ops->reserved_label, l->name.len) == 0)
+            return promc__err(PROMC_ERESERVED, "const label '%s' is reserved for this type",
+                              ops->reserved_label);
+        for (size_t j = 0; j < o->label_count; j++)
+            if (strlen(o->label_names[j]) == l->name.len &&
+                memcmp(o->label_names[j], l->name.ptr, l->name.len) == 0)
+                return promc__err(PROMC_ELABELNAME, "'%s' is both a label name and a const label",
+                                  o->label_names[j]);
+        for (size_t j = 0; j < i; j++)
+            if (o->const_labels[j].name.len == l->name.len &&
+                memcmp(o->const_labels[j].name.ptr, l->name.ptr, l->name.len) == 0)
+                return promc__err(PROMC_ELABELNAME, "const label '%.*s' given twice",
+                                  (int)l->name.len, l->name.ptr);
+        rc = promc__utf8_check(l->value.ptr, l->value.len, "const label '%.*s'", (int)l->name.len,
+                               l->name.ptr);
+        if (rc)
+            return rc;
+    }
     if (o->unit && o->unit[0]) {
         int rc = promc__name_check_unit(o->name, o->unit);
         if (rc)
@@ -102,7 +130,7 @@ static int cmp_label_index(const void *a, const void *b, void *names)
 size_t promc__metric_label_pos(const promc_metric_t *m, const char *label)
 {
     size_t pos = 0, ll = strlen(label);
-    while (pos < m->label_count) {
+    while (pos < m->label_count + m->const_count) {
         const char *name = m->label_names[m->label_order[pos]];
         if (promc__name_cmp(name, strlen(name), label, ll) >= 0)
             break;
@@ -189,9 +217,10 @@ static void metric_destroy(promc__entry_t *e)
     promc__children_free(m);
     if (m->ops->teardown)
         m->ops->teardown(m);
-    for (size_t i = 0; m->label_names && i < m->label_count; i++)
+    for (size_t i = 0; m->label_names && i < m->label_count + m->const_count; i++)
         promc__free(m->label_names[i]);
     promc__free(m->label_names);
+    promc__free(m->const_values);
     promc__free(m->label_order);
     promc__free(m->name);
     promc__free(m->help);
@@ -234,9 +263,10 @@ int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
     if (!m->help || !m->unit)
         goto fail_nomem;
     m->label_count = o->label_count;
-    if (o->label_count) {
-        m->label_names = promc__calloc(o->label_count, sizeof(char *));
-        m->label_order = promc__calloc(o->label_count, sizeof(size_t));
+    size_t all = o->label_count + o->const_label_count;
+    if (all) {
+        m->label_names = promc__calloc(all, sizeof(char *));
+        m->label_order = promc__calloc(all, sizeof(size_t));
         if (!m->label_names || !m->label_order)
             goto fail_nomem;
         for (size_t i = 0; i < o->label_count; i++) {
@@ -244,9 +274,36 @@ int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
                 goto fail_nomem;
             m->label_order[i] = i;
         }
-        qsort_r(m->label_order, m->label_count, sizeof(size_t), cmp_label_index, m->label_names);
+        if (o->const_label_count) {
+            /* Names and values in one block each: the names as C strings, the values with
+             * their lengths (any bytes). */
+            size_t bytes = 0;
+            for (size_t i = 0; i < o->const_label_count; i++)
+                bytes += o->const_labels[i].value.len;
+            m->const_values =
+                promc__malloc(o->const_label_count * sizeof(promc_str_t) + (bytes ? bytes : 1));
+            if (!m->const_values)
+                goto fail_nomem;
+            char *p = (char *)(m->const_values + o->const_label_count);
+            for (size_t i = 0; i < o->const_label_count; i++) {
+                const promc_label_t *l = &o->const_labels[i];
+                char *n = promc__malloc(l->name.len + 1);
+                if (!n)
+                    goto fail_nomem;
+                memcpy(n, l->name.ptr, l->name.len);
+                n[l->name.len] = '\0';
+                m->label_names[o->label_count + i] = n;
+                m->const_count = i + 1;
+                if (l->value.len)
+                    memcpy(p, l->value.ptr, l->value.len);
+                m->const_values[i] = (promc_str_t){p, l->value.len};
+                p += l->value.len;
+                m->label_order[o->label_count + i] = o->label_count + i;
+            }
+        }
+        qsort_r(m->label_order, all, sizeof(size_t), cmp_label_index, m->label_names);
     }
-    m->extra_pos = m->label_count;
+    m->extra_pos = all;
     m->max_children = o->max_children;
     m->on_limit = o->on_limit;
     if (ops->setup) {

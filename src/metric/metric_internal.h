@@ -146,10 +146,14 @@ struct promc_metric {
     promc_type_t type;
     char *name; /* full name, a counter's without _total */
     char *help;
-    char *unit; /* "" when none */
-    size_t label_count;
+    char *unit;         /* "" when none */
+    size_t label_count; /* the label names children take values for */
+    /* The label names, then the const labels' names (label_count + const_count of them), and
+     * the const labels' values.  label_order[k] is the index in label_names of the k-th name in
+     * sorted order, over all of them (promc__label_value() reads any). */
     char **label_names;
-    /* label_order[k] is the index of the k-th label name in sorted order. */
+    size_t const_count;
+    promc_str_t *const_values;
     size_t *label_order;
     /* Histogram, Enum: where the extra label (le, or the enum's own name) goes among the sorted
      * label names: before label_order[extra_pos]. */
@@ -201,6 +205,14 @@ typedef struct promc__sweep {
     uint64_t state;     /* the value digest (ops->state) at the last change seen */
     int64_t changed_ns; /* CLOCK_MONOTONIC of that change (or of the child's creation) */
 } promc__sweep_t;
+
+/* The value of label i (an index into label_names) of child s: a child's own value, or a const
+ * label's. */
+static inline promc_str_t promc__label_value(const struct promc_metric *m, const promc__child_t *s,
+                                             size_t i)
+{
+    return i < m->label_count ? s->values[i] : m->const_values[i - m->label_count];
+}
 
 /* ---- metric.c ----------------------------------------------------------------------------------
  */

@@ -483,14 +483,118 @@ static void bucket_helpers(void)
     promc_registry_free(r);
 }
 
+/* Const labels (client_golang's ConstLabels): on every sample, sorted with the other labels, around
+ * a histogram's le, merged with info labels; refused when they clash. */
+static void const_labels(void)
+{
+    promc_registry_t *r;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    const promc_label_t cl[] = {{PROMC_STR("region"), PROMC_STR("eu")},
+                                {PROMC_STR("env"), PROMC_STR("pr\"od")}};
+    const char *ln[] = {"path"};
+    promc_counter_t *c, *k;
+    REQUIRE_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "req",
+                                                            .help = "R.",
+                                                            .label_names = ln,
+                                                            .label_count = 1,
+                                                            .const_labels = cl,
+                                                            .const_label_count = 2,
+                                                            .registry = r}),
+               0);
+    promc_str_t v = PROMC_STR("/a");
+    REQUIRE_RC(promc_counter_labels(c, &v, 1, &k), 0);
+    promc_counter_inc(k);
+    CHECK(promc_metric_label_count(promc_counter_metric(c)) == 1);
+    promc_gauge_t *g;
+    REQUIRE_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "up",
+                                                          .help = "U.",
+                                                          .const_labels = cl,
+                                                          .const_label_count = 1,
+                                                          .registry = r}),
+               0);
+    promc_gauge_set(g, 1);
+    double b[] = {1};
+    promc_histogram_t *h;
+    REQUIRE_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "lat",
+                                                              .help = "L.",
+                                                              .buckets = b,
+                                                              .bucket_count = 1,
+                                                              .const_labels = cl,
+                                                              .const_label_count = 2,
+                                                              .registry = r}),
+               0);
+    promc_histogram_observe(h, 0.5);
+    promc_info_t *in;
+    REQUIRE_RC(promc_info_new(&in, &(promc_metric_opts_t){.name = "build",
+                                                          .help = "B.",
+                                                          .const_labels = cl,
+                                                          .const_label_count = 1,
+                                                          .registry = r}),
+               0);
+    promc_label_t il[] = {{PROMC_STR("version"), PROMC_STR("1.0")}};
+    CHECK_RC(promc_info_set(in, il, 1), 0);
+    promc_label_t clash[] = {{PROMC_STR("region"), PROMC_STR("us")}};
+    CHECK_RC(promc_info_set(in, clash, 1), PROMC_EOVERLAP);
+    char *t = render(r, PROMC_FORMAT_TEXT);
+    CHECK(contains(t, "req_total{env=\"pr\\\"od\",path=\"/a\",region=\"eu\"} 1.0\n"));
+    CHECK(contains(t, "up{region=\"eu\"} 1.0\n"));
+    CHECK(contains(t, "lat_bucket{env=\"pr\\\"od\",le=\"1.0\",region=\"eu\"} 1.0\n"));
+    CHECK(contains(t, "lat_count{env=\"pr\\\"od\",region=\"eu\"} 1.0\n"));
+    CHECK(contains(t, "build_info{region=\"eu\",version=\"1.0\"} 1.0\n"));
+    promc_buf_free(t);
+    /* Refused: a clash with a label name, twice the same, a reserved name, bad name, bad UTF-8. */
+    promc_counter_t *x;
+    const promc_label_t dup[] = {{PROMC_STR("path"), PROMC_STR("x")}};
+    CHECK_RC(promc_counter_new(&x, &(promc_metric_opts_t){.name = "x1",
+                                                          .help = "h",
+                                                          .label_names = ln,
+                                                          .label_count = 1,
+                                                          .const_labels = dup,
+                                                          .const_label_count = 1,
+                                                          .registry = r}),
+             PROMC_ELABELNAME);
+    const promc_label_t twice[] = {{PROMC_STR("a"), PROMC_STR("1")},
+                                   {PROMC_STR("a"), PROMC_STR("2")}};
+    CHECK_RC(promc_counter_new(&x, &(promc_metric_opts_t){.name = "x2",
+                                                          .help = "h",
+                                                          .const_labels = twice,
+                                                          .const_label_count = 2,
+                                                          .registry = r}),
+             PROMC_ELABELNAME);
+    const promc_label_t le[] = {{PROMC_STR("le"), PROMC_STR("1")}};
+    CHECK_RC(promc_histogram_new(&h, &(promc_metric_opts_t){.name = "x3",
+                                                            .help = "h",
+                                                            .const_labels = le,
+                                                            .const_label_count = 1,
+                                                            .registry = r}),
+             PROMC_ERESERVED);
+    const promc_label_t badn[] = {{PROMC_STR("1a"), PROMC_STR("1")}};
+    CHECK_RC(promc_counter_new(&x, &(promc_metric_opts_t){.name = "x4",
+                                                          .help = "h",
+                                                          .const_labels = badn,
+                                                          .const_label_count = 1,
+                                                          .registry = r}),
+             PROMC_ELABELNAME);
+    const promc_label_t badv[] = {{PROMC_STR("a"), PROMC_STR("\xff")}};
+    CHECK_RC(promc_counter_new(&x, &(promc_metric_opts_t){.name = "x5",
+                                                          .help = "h",
+                                                          .const_labels = badv,
+                                                          .const_label_count = 1,
+                                                          .registry = r}),
+             PROMC_EUTF8);
+    promc_counter_free(c);
+    promc_gauge_free(g);
+    promc_histogram_free(h);
+    promc_info_free(in);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
-    CHECK_CASE(bucket_helpers),
-    CHECK_CASE(counter),
-    CHECK_CASE(labels),
-    CHECK_CASE(validation),
-    CHECK_CASE(types),
-    CHECK_CASE(errors),
-    CHECK_CASE(remove_argument_checks),
+    CHECK_CASE(const_labels), CHECK_CASE(bucket_helpers),
+    CHECK_CASE(counter),      CHECK_CASE(labels),
+    CHECK_CASE(validation),   CHECK_CASE(types),
+    CHECK_CASE(errors),       CHECK_CASE(remove_argument_checks),
 };
 
 int main(int argc, char **argv)
