@@ -36,7 +36,7 @@ promc_registry_compare(promc_registry_t *r, const promc_expose_opts_t *opts, con
  * name, a unit that is not a base unit (milliseconds, kilobytes, ... instead of seconds, bytes),
  * and _count, _sum or _bucket on a family that is no histogram or summary.  Returns the number of
  * problems found (0: clean) and, when `report` is not NULL, sets *report to one line per problem
- * ("name: problem\n"; free it with promc_buf_free()); or a negative code.
+ * in promtool's words ("name problem\n"; free it with promc_buf_free()); or a negative code.
  * Thread-safety: any thread, takes the registry lock (as a scrape).  Since: 0.2 */
 PROMC_API PROMC_NODISCARD int promc_registry_lint(promc_registry_t *r, char **report);
 

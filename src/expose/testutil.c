@@ -191,7 +191,7 @@ typedef struct {
 static void problem(lint_t *l, const char *name, size_t n, const char *what)
 {
     char line[512];
-    int k = snprintf(line, sizeof line, "%.*s: %s\n", (int)(n > 200 ? 200 : n), name, what);
+    int k = snprintf(line, sizeof line, "%.*s %s\n", (int)(n > 200 ? 200 : n), name, what);
     if (promc__strbuf_append(&l->out, line, (size_t)k))
         l->err = PROMC_ENOMEM;
     l->count++;
@@ -222,11 +222,15 @@ static void lint_family(lint_t *l, const char *name, size_t n, const char *type,
         problem(l, name, n, "non-counter metrics should not have \"_total\" suffix");
     if (has_upper(name, n))
         problem(l, name, n, "metric names should be written in 'snake_case' not 'camelCase'");
-    if (!hist && (ends_with(name, n, "_count") || ends_with(name, n, "_sum") ||
-                  ends_with(name, n, "_bucket")))
-        problem(l, name, n,
-                "non-histogram and non-summary metrics should not have \"_count\", "
-                "\"_sum\" or \"_bucket\" suffixes");
+    static const char *const reserved[] = {"_count", "_sum", "_bucket"};
+    for (size_t i = 0; i < 3 && !hist; i++)
+        if (ends_with(name, n, reserved[i])) {
+            char what[128];
+            snprintf(what, sizeof what,
+                     "non-histogram and non-summary metrics should not have \"%s\" suffix",
+                     reserved[i]);
+            problem(l, name, n, what);
+        }
     for (size_t i = 0; i < sizeof non_base / sizeof non_base[0]; i++) {
         const char *hit = memmem(name, n, non_base[i].part, strlen(non_base[i].part));
         if (hit) {
@@ -255,6 +259,8 @@ int promc_registry_lint(promc_registry_t *r, char **report)
     size_t help_len = 0;
     bool help_text = false;
     bool labels_checked = true; /* a family's label names: checked on its first sample only */
+    const char *family = NULL;  /* the family of the samples that follow (promtool names it) */
+    size_t family_len = 0;
     for (const char *p = text; p < text + len && !l.err;) {
         const char *eol = memchr(p, '\n', (size_t)(text + len - p));
         if (!eol)
@@ -272,6 +278,8 @@ int promc_registry_lint(promc_registry_t *r, char **report)
                 bool has =
                     help_name && help_len == n && memcmp(help_name, name, n) == 0 && help_text;
                 lint_family(&l, name, n, sp + 1, (size_t)(eol - sp - 1), has);
+                family = name;
+                family_len = n;
             }
             help_name = NULL;
             labels_checked = false;
@@ -283,8 +291,8 @@ int promc_registry_lint(promc_registry_t *r, char **report)
                 const char *eq = memchr(q, '=', (size_t)(eol - q));
                 if (!eq)
                     break;
-                if (has_upper(q, (size_t)(eq - q)))
-                    problem(&l, q, (size_t)(eq - q),
+                if (has_upper(q, (size_t)(eq - q)) && family)
+                    problem(&l, family, family_len,
                             "label names should be written in 'snake_case' not 'camelCase'");
                 /* Skip the quoted value. */
                 q = eq + 2;

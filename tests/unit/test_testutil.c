@@ -142,14 +142,14 @@ static void lint(void)
     REQUIRE_RC(promc_registry_register_collector(r, col), 0);
     int n = promc_registry_lint(r, &report);
     CHECK(n == 6);
-    CHECK(report && strstr(report, "sessions_total: non-counter metrics should not have "
+    CHECK(report && strstr(report, "sessions_total non-counter metrics should not have "
                                    "\"_total\" suffix\n"));
-    CHECK(report && strstr(report, "latency_milliseconds: use base unit \"seconds\" instead of "
+    CHECK(report && strstr(report, "latency_milliseconds use base unit \"seconds\" instead of "
                                    "\"milliseconds\"\n"));
-    CHECK(report && strstr(report, "silent: no help text\n"));
-    CHECK(report && strstr(report, "queueDepth: no help text\n"));
-    CHECK(report && strstr(report, "queueDepth: metric names should be written in 'snake_case'"));
-    CHECK(report && strstr(report, "queueName: label names should be written in 'snake_case'"));
+    CHECK(report && strstr(report, "silent no help text\n"));
+    CHECK(report && strstr(report, "queueDepth no help text\n"));
+    CHECK(report && strstr(report, "queueDepth metric names should be written in 'snake_case'"));
+    CHECK(report && strstr(report, "queueDepth label names should be written in 'snake_case'"));
     if (n != 6)
         fprintf(stderr, "%s", report ? report : "(no report)");
     promc_buf_free(report);
