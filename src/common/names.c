@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <promc/errors.h>
+#include "alloc.h"
 #include "err.h"
 #include "names.h"
 
@@ -110,4 +111,26 @@ int promc__name_cmp(const char *a, size_t alen, const char *b, size_t blen)
     if (c)
         return c;
     return (alen > blen) - (alen < blen);
+}
+
+int promc__name_join(const char *ns, const char *subsystem, const char *name, bool counter,
+                     size_t extra, char **out)
+{
+    ns = ns ? ns : "";
+    subsystem = subsystem ? subsystem : "";
+    size_t len = strlen(ns) + strlen(subsystem) + strlen(name) + extra + 3;
+    char *full = promc__malloc(len);
+    if (!full)
+        return promc__err(PROMC_ENOMEM, "metric name");
+    full[0] = '\0';
+    if (ns[0])
+        strcat(strcat(full, ns), "_");
+    if (subsystem[0])
+        strcat(strcat(full, subsystem), "_");
+    strcat(full, name);
+    size_t fl = strlen(full);
+    if (counter && fl >= 6 && strcmp(full + fl - 6, "_total") == 0)
+        full[fl - 6] = '\0';
+    *out = full;
+    return 0;
 }

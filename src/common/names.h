@@ -27,6 +27,12 @@ int promc__name_check_suffix(const char *owner, const char *suffix);
  * again (client_python's rule for metrics and for custom families alike). */
 bool promc__name_has_unit(const char *name, size_t len, const char *unit);
 
+/* "ns_subsystem_name" as client_python joins it (empty or NULL parts left out), a counter's
+ * trailing _total dropped; `extra` more bytes are allocated for the caller to append (a unit).
+ * Sets *out (malloc'ed) and returns 0, or PROMC_ENOMEM. */
+int promc__name_join(const char *ns, const char *subsystem, const char *name, bool counter,
+                     size_t extra, char **out);
+
 /* The order of label names in the output: bytewise, a prefix first.  <0, 0 or >0. */
 int promc__name_cmp(const char *a, size_t alen, const char *b, size_t blen);
 

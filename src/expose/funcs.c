@@ -45,7 +45,6 @@ static int func_new(promc_collector_t **out, const promc_metric_opts_t *o, promc
         return promc__err(PROMC_EINVAL, "func metric: NULL argument");
     if (o->label_count)
         return promc__err(PROMC_EINVAL, "func metric '%.100s' takes no label names", o->name);
-    const char *ns = o->ns ? o->ns : "", *sub = o->subsystem ? o->subsystem : "";
     const char *unit = o->unit ? o->unit : "", *help = o->help ? o->help : "";
     int rc = promc__name_check_unit(o->name, unit);
     if (!rc)
@@ -53,22 +52,12 @@ static int func_new(promc_collector_t **out, const promc_metric_opts_t *o, promc
     if (rc)
         return rc;
     func_t *f = promc__calloc(1, sizeof *f);
-    size_t len = strlen(ns) + strlen(sub) + strlen(o->name) + 3;
-    char *fam = promc__malloc(len);
-    if (!f || !fam) {
-        promc__free(fam);
+    char *fam = NULL;
+    if (!f || promc__name_join(o->ns, o->subsystem, o->name, type == PROMC_COUNTER, 0, &fam)) {
         promc__free(f);
         return promc__err(PROMC_ENOMEM, "func metric");
     }
-    fam[0] = '\0';
-    if (*ns)
-        strcat(strcat(fam, ns), "_");
-    if (*sub)
-        strcat(strcat(fam, sub), "_");
-    strcat(fam, o->name);
     size_t fl = strlen(fam);
-    if (type == PROMC_COUNTER && fl >= 6 && strcmp(fam + fl - 6, "_total") == 0)
-        fam[fl -= 6] = '\0';
     f->family = fam;
     f->help = promc__strdup(help);
     f->unit = promc__strdup(unit);

@@ -16,34 +16,21 @@
 /* Builds "ns_subsystem_name", drops a counter's _total, appends _unit: _build_full_name. */
 static int build_name(const promc__metric_ops_t *ops, const promc_metric_opts_t *o, char **out)
 {
-    const char *ns = o->ns ? o->ns : "";
-    const char *sub = o->subsystem ? o->subsystem : "";
     const char *unit = o->unit ? o->unit : "";
-    size_t len = strlen(ns) + strlen(sub) + strlen(o->name) + strlen(unit) + 4;
-    char *full = promc__malloc(len);
-    if (!full)
-        return promc__err(PROMC_ENOMEM, "metric name");
-    full[0] = '\0';
-    if (ns[0]) {
-        strcat(full, ns);
-        strcat(full, "_");
-    }
-    if (sub[0]) {
-        strcat(full, sub);
-        strcat(full, "_");
-    }
-    strcat(full, o->name);
+    char *full;
+    int rc = promc__name_join(o->ns, o->subsystem, o->name, ops->type == PROMC_COUNTER,
+                              strlen(unit) + 1, &full);
+    if (rc)
+        return rc;
     size_t fl = strlen(full);
-    if (ops->type == PROMC_COUNTER && fl >= 6 && strcmp(full + fl - 6, "_total") == 0)
-        full[fl -= 6] = '\0';
     if (unit[0]) {
         if (!promc__name_has_unit(full, fl, unit)) {
             strcat(full, "_");
             strcat(full, unit);
         }
         if (ops->unitless) {
-            int rc = promc__err(PROMC_EUNIT, "metric '%.100s': an %s cannot have a unit", full,
-                                ops->type == PROMC_INFO ? "info" : "enum");
+            rc = promc__err(PROMC_EUNIT, "metric '%.100s': an %s cannot have a unit", full,
+                            ops->type == PROMC_INFO ? "info" : "enum");
             promc__free(full);
             return rc;
         }
