@@ -25,7 +25,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADERS = ["promc.h", "version.h", "base.h", "errors.h", "alloc.h", "metric.h", "registry.h",
-           "expose.h", "http.h", "process.h", "testutil.h"]
+           "expose.h", "handler.h", "http.h", "process.h", "push.h",
+           "testutil.h"]
 
 THREAD_TAGS = [
     "any thread, lock-free",
@@ -62,9 +63,11 @@ MODULE_RULES = [
     (r"^promc_(registry_write\w*|emit_\w+|format_\w+|gzip_\w+|buf_free|expose_\w+|sink_fn|emit_t"
      r"|gauge_func_new|counter_func_new|value_fn)$",
      "expose.h"),
+    (r"^promc_handler(_\w+)?$", "handler.h"),
     (r"^promc_(registry_\w+|collector_\w+|collect_fn)$", "registry.h"),
     (r"^promc_http_\w+$|^PROMC_HTTP_\w+$", "http.h"),
     (r"^promc_process_\w+$", "process.h"),
+    (r"^promc_push(_\w+)?$", "push.h"),
     (r"^promc_(counter|gauge|histogram|summary|info|enum|metric|timer|type|limit|scope|buckets)(_\w+)?$"
      r"|^PROMC_(HISTOGRAM|SUMMARY|GAUGE)_TIME$|^PROMC_GAUGE_TRACK_INPROGRESS$|^PROMC_OVERFLOW_VALUE$"
      r"|^PROMC_TIME_SCOPE_(HISTOGRAM|SUMMARY|GAUGE)$|^PROMC_INPROGRESS_SCOPE$", "metric.h"),

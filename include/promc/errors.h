@@ -39,7 +39,10 @@ extern "C" {
     XX(ECOLLECT, -21, "a custom collector reported a failure")                                     \
     XX(EUTF8, -22, "text is not valid UTF-8")                                                      \
     XX(ELIMIT, -23, "the metric has reached its limit of children")                                \
-    XX(EMISMATCH, -24, "the exposition differs from the expected text")
+    XX(EMISMATCH, -24, "the exposition differs from the expected text")                            \
+    XX(ETIMEDOUT, -25, "the operation ran past its time limit")                                    \
+    XX(ECONNECT, -26, "cannot connect to the server")                                              \
+    XX(EHTTP, -27, "the server answered with an HTTP error status")
 
 /* The error codes: PROMC_EINVAL = -1 and so on (0 is success).  Since: 0.1 */
 typedef enum promc_errno {

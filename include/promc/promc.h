@@ -10,8 +10,10 @@
 #include <promc/metric.h>
 #include <promc/registry.h>
 #include <promc/expose.h>
+#include <promc/handler.h>
 #include <promc/http.h>
 #include <promc/process.h>
+#include <promc/push.h>
 #include <promc/testutil.h>
 
 #endif

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <sys/time.h>
 #include <time.h>
+#include <promc/handler.h>
 #include <promc/http.h>
 #include <promc/metric.h>
 
@@ -70,18 +71,6 @@ struct promc__http_worker {
     char date[64];   /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
 };
 
-/* The promhttp_* metrics of one registry, shared by every server that serves it. */
-typedef struct promc__http_shared {
-    promc_registry_t *registry;
-    unsigned refs;
-    promc_counter_t *requests; /* promhttp_metric_handler_requests_total{code} */
-    promc_counter_t *code_200; /* its children resolved once */
-    promc_counter_t *code_500;
-    promc_counter_t *code_503;
-    promc_gauge_t *in_flight; /* promhttp_metric_handler_requests_in_flight */
-    struct promc__http_shared *next;
-} promc__http_shared_t;
-
 typedef struct promc__http_route {
     char *path; /* NULL for the fallback */
     promc_http_handler_fn fn;
@@ -93,7 +82,6 @@ struct promc_http_server {
     promc_registry_t *registry;
     bool builtin;
     unsigned port;
-    unsigned max_in_flight;
     unsigned conns_per_worker;
     double timeout_seconds;
     size_t max_request_bytes;
@@ -101,7 +89,7 @@ struct promc_http_server {
     promc__http_route_t *routes;
     size_t route_count;
     const promc__http_route_t *fallback;
-    promc__http_shared_t *shared; /* NULL when !builtin */
+    promc_handler_t *handler; /* /metrics; NULL when !builtin */
     promc__http_worker_t *workers;
     unsigned worker_count;
 
@@ -109,7 +97,6 @@ struct promc_http_server {
     atomic_bool ready;
     atomic_bool stopping;
     _Atomic int64_t drain_deadline_ns; /* CLOCK_MONOTONIC; valid once stopping is set */
-    atomic_uint scrapes;               /* /metrics responses being written */
     bool stopped;                      /* promc_http_server_stop() has joined the threads */
 };
 
@@ -232,10 +219,5 @@ void promc__http_on_request(struct evhttp_request *ev, void *arg);
 
 /* endpoints.c: the built-in endpoints as routes (/metrics, /, /healthz, /readyz). */
 const promc_http_route_t *promc__http_builtin_routes(size_t *n);
-
-/* endpoints.c: the promhttp_* metrics of a registry, created on first use and registered there;
- * released by the last server that serves it.  Returns 0, PROMC_EDUPLICATE or PROMC_ENOMEM. */
-int promc__http_shared_acquire(promc_registry_t *reg, promc__http_shared_t **out);
-void promc__http_shared_release(promc__http_shared_t *sh);
 
 #endif

@@ -38,7 +38,6 @@
 #define PROMC_UNDER_TSAN 0
 #endif
 
-#define DEFAULT_MAX_IN_FLIGHT     8u
 #define DEFAULT_MAX_CONNECTIONS   1024u
 #define DEFAULT_TIMEOUT_SECONDS   30.0
 #define DEFAULT_MAX_REQUEST_BYTES 16384u
@@ -201,8 +200,7 @@ static void server_free(promc_http_server_t *srv)
             worker_teardown(&srv->workers[i]);
         promc__free(srv->workers);
     }
-    if (srv->shared)
-        promc__http_shared_release(srv->shared);
+    promc_handler_free(srv->handler);
     for (size_t i = 0; i < srv->route_count; i++)
         promc__free(srv->routes[i].path);
     promc__free(srv->routes);
@@ -251,10 +249,8 @@ int promc_http_server_new(promc_http_server_t **out, const promc_http_opts_t *o)
     atomic_init(&srv->ready, !o->start_unready);
     atomic_init(&srv->stopping, false);
     atomic_init(&srv->drain_deadline_ns, 0);
-    atomic_init(&srv->scrapes, 0);
     srv->builtin = !o->no_builtin;
     srv->worker_count = o->threads ? o->threads : 1;
-    srv->max_in_flight = o->max_in_flight ? o->max_in_flight : DEFAULT_MAX_IN_FLIGHT;
     unsigned maxc = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
     srv->conns_per_worker = (maxc + srv->worker_count - 1) / srv->worker_count;
     srv->timeout_seconds = o->timeout_seconds > 0 ? o->timeout_seconds : DEFAULT_TIMEOUT_SECONDS;
@@ -275,7 +271,9 @@ int promc_http_server_new(promc_http_server_t **out, const promc_http_opts_t *o)
             rc = promc__err(PROMC_ENOMEM, "default registry");
             goto fail;
         }
-        rc = promc__http_shared_acquire(srv->registry, &srv->shared);
+        rc = promc_handler_new(
+            &srv->handler,
+            &(promc_handler_opts_t){.registry = srv->registry, .max_in_flight = o->max_in_flight});
         if (rc != 0)
             goto fail;
     }

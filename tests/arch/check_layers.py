@@ -24,10 +24,10 @@ import re
 import subprocess
 import sys
 
-RANK = {"common": 0, "registry": 1, "metric": 2, "expose": 3, "http": 4, "process": 4}
+RANK = {"common": 0, "registry": 1, "metric": 2, "expose": 3, "http": 4, "process": 4, "push": 4}
 PUBLIC = {"version.h": "common", "base.h": "common", "errors.h": "common", "alloc.h": "common",
           "registry.h": "registry", "metric.h": "metric", "expose.h": "expose", "http.h": "http",
-          "process.h": "process", "testutil.h": "expose"}
+          "process.h": "process", "testutil.h": "expose", "handler.h": "expose", "push.h": "push"}
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]', re.M)
 
 
