@@ -39,6 +39,17 @@ PROMC_API PROMC_NODISCARD int promc_registry_unregister(promc_registry_t *r, pro
  * client_python does).  Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API void promc_registry_set_created(promc_registry_t *r, bool enabled);
 
+/* Labels that every sample of the registry carries, as client_golang's WrapRegistererWith gives
+ * them (service="checkout", say): each metric created for this registry afterwards gets them as
+ * const labels, and collectors' samples get them at each scrape.  Copied.  Set once, before
+ * anything is registered (the promhttp_* metrics of a server count): PROMC_ESTATE otherwise.  A
+ * metric or collector sample that has a label of the same name is refused with PROMC_ELABELNAME
+ * (at creation, or in the scrape).  Returns 0, PROMC_EINVAL, PROMC_ELABELNAME (bad or repeated
+ * name), PROMC_ERESERVED, PROMC_EUTF8, PROMC_ESTATE or PROMC_ENOMEM.
+ * Thread-safety: any thread, takes the registry lock.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int
+promc_registry_set_const_labels(promc_registry_t *r, const promc_label_t *labels, size_t n);
+
 /* The limit of children for the labelled metrics of this registry whose max_children is 0 (see
  * promc_metric_opts_t); 0, the initial value, is unlimited.  Takes effect at each metric's next
  * new label set.  Thread-safety: any thread, lock-free.  Since: 0.2 */

@@ -21,6 +21,8 @@ struct promc_emit {
     promc__strbuf_t name, help, unit;
     promc__strbuf_t side;   /* text 0.0.4: this family's _created, _gcount and _gsum lines */
     promc__writer_t side_w; /* writes into `side` through a memory sink */
+    const promc_label_t *reg_labels; /* the registry's const labels, on every sample */
+    size_t reg_label_count;
 };
 
 static int set_str(promc__strbuf_t *b, const char *s)
@@ -139,9 +141,12 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
     if (!promc__writer_allowed(w, e->name.data, suffix))
         return 0;
     const promc_label_t *stack[16];
-    const promc_label_t **sorted = n <= 16 ? stack : promc__malloc(n * sizeof *sorted);
+    size_t all = n + e->reg_label_count;
+    const promc_label_t **sorted = all <= 16 ? stack : promc__malloc(all * sizeof *sorted);
     if (!sorted)
         return promc__err(PROMC_ENOMEM, "labels");
+    for (size_t i = 0; i < e->reg_label_count; i++)
+        sorted[n + i] = &e->reg_labels[i]; /* checked when they were set */
     for (size_t i = 0; i < n && !rc; i++) {
         sorted[i] = &labels[i];
         if ((!labels[i].value.ptr && labels[i].value.len) || !labels[i].name.ptr)
@@ -155,8 +160,8 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
                                    labels[i].name.ptr);
     }
     if (!rc) {
-        qsort(sorted, n, sizeof *sorted, cmp_label_ptr);
-        for (size_t i = 1; i < n && !rc; i++)
+        qsort(sorted, all, sizeof *sorted, cmp_label_ptr);
+        for (size_t i = 1; i < all && !rc; i++)
             if (cmp_label_ptr(&sorted[i - 1], &sorted[i]) == 0)
                 rc = promc__err(PROMC_ELABELNAME,
                                 "collector family '%.100s': label '%.*s' given twice", e->name.data,
@@ -166,7 +171,7 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
     if (!rc) {
         promc__strbuf_t *b = &w->lab;
         b->len = 0;
-        for (size_t i = 0; i < n && !rc; i++)
+        for (size_t i = 0; i < all && !rc; i++)
             if (promc__append_pair(b, sorted[i]->name.ptr, sorted[i]->name.len,
                                    sorted[i]->value.ptr, sorted[i]->value.len))
                 rc = promc__err(PROMC_ENOMEM, "labels");
@@ -197,6 +202,8 @@ int promc__emit_collector(promc__writer_t *w, promc_collector_t *c)
     promc_emit_t e;
     memset(&e, 0, sizeof e);
     e.w = w;
+    e.reg_labels =
+        promc__registry_const_labels(atomic_load(&c->entry.registry), &e.reg_label_count);
     promc__strbuf_init(&e.name, 4096);
     promc__strbuf_init(&e.help, 1 << 20);
     promc__strbuf_init(&e.unit, 4096);

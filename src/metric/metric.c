@@ -217,7 +217,7 @@ static void metric_destroy(promc__entry_t *e)
     promc__free(m);
 }
 
-int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts_t *o,
+static int metric_create(const promc__metric_ops_t *ops, const promc_metric_opts_t *o,
                          promc_metric_t **out)
 {
     int rc = check_opts(ops, o);
@@ -330,6 +330,35 @@ fail_nomem:
     rc = promc__err(PROMC_ENOMEM, "creating metric '%.100s'", o->name);
 fail:
     metric_destroy(&m->entry);
+    return rc;
+}
+
+/* The registry's const labels (promc_registry_set_const_labels) join the metric's own, after
+ * them; a name in both is refused by check_opts() as given twice. */
+int promc__metric_create(const promc__metric_ops_t *ops, const promc_metric_opts_t *o,
+                         promc_metric_t **out)
+{
+    size_t rn = 0;
+    const promc_label_t *rl = NULL;
+    if (o && !o->no_register)
+        rl =
+            promc__registry_const_labels(o->registry ? o->registry : promc_registry_default(), &rn);
+    if (rn == 0)
+        return metric_create(ops, o, out);
+    if (o->const_label_count && !o->const_labels)
+        return promc__err(PROMC_EINVAL, "const_label_count without const_labels");
+    size_t n = o->const_label_count + rn;
+    promc_label_t *all = promc__malloc(n * sizeof *all);
+    if (all == NULL)
+        return promc__err(PROMC_ENOMEM, "const labels");
+    if (o->const_label_count)
+        memcpy(all, o->const_labels, o->const_label_count * sizeof *all);
+    memcpy(all + o->const_label_count, rl, rn * sizeof *all);
+    promc_metric_opts_t merged = *o;
+    merged.const_labels = all;
+    merged.const_label_count = n;
+    int rc = metric_create(ops, &merged, out);
+    promc__free(all);
     return rc;
 }
 

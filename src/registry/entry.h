@@ -54,6 +54,10 @@ int promc__registry_remove(promc_registry_t *r, promc__entry_t *e);
 /* Removes the entry from whichever registry holds it (no-op when none). */
 void promc__registry_detach(promc__entry_t *e);
 
+/* The registry's const labels (promc_registry_set_const_labels), valid for its lifetime; NULL
+ * and *n = 0 when none. */
+const promc_label_t *promc__registry_const_labels(const promc_registry_t *r, size_t *n);
+
 /* The registry's default limit of children (promc_registry_set_max_children); 0: none. */
 size_t promc__registry_max_children(const promc_registry_t *r);
 

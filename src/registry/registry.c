@@ -10,6 +10,8 @@
 #include "alloc.h"
 #include "entry.h"
 #include "err.h"
+#include "names.h"
+#include "utf8.h"
 #include "fork.h"
 #include "hash.h"
 
@@ -30,6 +32,9 @@ struct promc_registry {
     _Atomic bool created;
     _Atomic size_t max_children;
     bool is_default;
+    /* promc_registry_set_const_labels(): set once, while empty; read without the lock after. */
+    _Atomic(const promc_label_t *) const_labels;
+    size_t const_label_count;
     struct promc_registry *all_prev, *all_next; /* every live registry (under all_lock) */
 };
 
@@ -189,6 +194,7 @@ void promc_registry_free(promc_registry_t *r)
         }
     promc__free(r->buckets);
     promc__free(r->items);
+    promc__free((void *)atomic_load(&r->const_labels));
     pthread_mutex_destroy(&r->lock);
     promc__free(r);
 }
@@ -203,6 +209,77 @@ void promc_registry_set_max_children(promc_registry_t *r, size_t max)
 {
     if (r)
         atomic_store_explicit(&r->max_children, max, memory_order_relaxed);
+}
+
+int promc_registry_set_const_labels(promc_registry_t *r, const promc_label_t *labels, size_t n)
+{
+    if (r == NULL || (n && labels == NULL))
+        return promc__err(PROMC_EINVAL, "promc_registry_set_const_labels: %s is NULL",
+                          r == NULL ? "r" : "labels");
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const promc_label_t *l = &labels[i];
+        if (l->name.ptr == NULL || (l->value.ptr == NULL && l->value.len))
+            return promc__err(PROMC_EINVAL, "registry const label %zu is NULL", i);
+        int rc = promc__name_check_label(l->name.ptr, l->name.len);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (labels[j].name.len == l->name.len &&
+                memcmp(labels[j].name.ptr, l->name.ptr, l->name.len) == 0)
+                return promc__err(PROMC_ELABELNAME, "registry const label '%.*s' given twice",
+                                  (int)l->name.len, l->name.ptr);
+        rc = promc__utf8_check(l->value.ptr, l->value.len, "registry const label '%.*s'",
+                               (int)l->name.len, l->name.ptr);
+        if (rc)
+            return rc;
+        bytes += l->name.len + 1 + l->value.len + 1;
+    }
+    /* One block: the label array, then each name and value, NUL-terminated. */
+    promc_label_t *copy = promc__malloc(n * sizeof *copy + bytes + 1);
+    if (copy == NULL)
+        return promc__err(PROMC_ENOMEM, "registry const labels");
+    char *p = (char *)(copy + n);
+    for (size_t i = 0; i < n; i++) {
+        const promc_label_t *l = &labels[i];
+        memcpy(p, l->name.ptr, l->name.len);
+        p[l->name.len] = '\0';
+        copy[i].name = (promc_str_t){p, l->name.len};
+        p += l->name.len + 1;
+        if (l->value.len)
+            memcpy(p, l->value.ptr, l->value.len);
+        p[l->value.len] = '\0';
+        copy[i].value = (promc_str_t){p, l->value.len};
+        p += l->value.len + 1;
+    }
+    pthread_mutex_lock(&r->lock);
+    int rc = 0;
+    if (atomic_load_explicit(&r->const_labels, memory_order_relaxed) != NULL)
+        rc = promc__err(PROMC_ESTATE, "the registry's const labels are set already");
+    else if (r->count != 0)
+        rc = promc__err(PROMC_ESTATE,
+                        "the registry holds %zu metrics or collectors: set its "
+                        "const labels before registering anything",
+                        r->count);
+    if (rc == 0) {
+        r->const_label_count = n;
+        atomic_store_explicit(&r->const_labels, copy, memory_order_release);
+    }
+    pthread_mutex_unlock(&r->lock);
+    if (rc)
+        promc__free(copy);
+    else
+        promc__err_clear();
+    return rc;
+}
+
+const promc_label_t *promc__registry_const_labels(const promc_registry_t *r, size_t *n)
+{
+    const promc_label_t *l =
+        r ? atomic_load_explicit(&((promc_registry_t *)r)->const_labels, memory_order_acquire)
+          : NULL;
+    *n = l ? r->const_label_count : 0;
+    return l;
 }
 
 size_t promc__registry_max_children(const promc_registry_t *r)

@@ -3,7 +3,9 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <promc/promc.h>
 #include "check.h"
 
@@ -128,9 +130,113 @@ static void register_race_one_winner(void)
         promc_registry_free(regs[k]);
 }
 
+static int labelled_collector(void *ud, promc_emit_t *e)
+{
+    const char *label = ud;
+    promc_label_t l = {promc_str(label), PROMC_STR("v")};
+    int rc = promc_emit_family(e, "coll", "C.", PROMC_GAUGE, NULL);
+    return rc ? rc : promc_emit_sample(e, "", &l, 1, 2);
+}
+
+static double forty_two(void *ud)
+{
+    (void)ud;
+    return 42;
+}
+
+/* promc_registry_set_const_labels(): every sample carries them, metrics and collectors alike;
+ * set once, before anything is registered; clashes refused. */
+static void registry_const_labels(void)
+{
+    promc_registry_t *r = NULL;
+    REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_created(r, false);
+    promc_label_t bad1[] = {{PROMC_STR("a-b"), PROMC_STR("x")}};
+    promc_label_t bad2[] = {{PROMC_STR("__x"), PROMC_STR("x")}};
+    promc_label_t bad3[] = {{PROMC_STR("a"), PROMC_STR("x")}, {PROMC_STR("a"), PROMC_STR("y")}};
+    promc_label_t bad4[] = {{PROMC_STR("a"), {"\xff", 1}}};
+    CHECK_RC(promc_registry_set_const_labels(r, bad1, 1), PROMC_ELABELNAME);
+    CHECK_RC(promc_registry_set_const_labels(r, bad2, 1), PROMC_ERESERVED);
+    CHECK_RC(promc_registry_set_const_labels(r, bad3, 2), PROMC_ELABELNAME);
+    CHECK_RC(promc_registry_set_const_labels(r, bad4, 1), PROMC_EUTF8);
+    CHECK_RC(promc_registry_set_const_labels(NULL, bad1, 1), PROMC_EINVAL);
+    CHECK_RC(promc_registry_set_const_labels(r, NULL, 1), PROMC_EINVAL);
+    promc_label_t svc[] = {{PROMC_STR("service"), PROMC_STR("checkout")},
+                           {PROMC_STR("le"), PROMC_STR("x")}};
+    REQUIRE_RC(promc_registry_set_const_labels(r, svc, 2), 0);
+    CHECK_RC(promc_registry_set_const_labels(r, svc, 1), PROMC_ESTATE);
+
+    const char *ln[] = {"path"};
+    promc_label_t own[] = {{PROMC_STR("region"), PROMC_STR("eu")}};
+    promc_counter_t *c, *k;
+    REQUIRE_RC(promc_counter_new(&c, &(promc_metric_opts_t){.name = "hits",
+                                                            .help = "H.",
+                                                            .label_names = ln,
+                                                            .label_count = 1,
+                                                            .const_labels = own,
+                                                            .const_label_count = 1,
+                                                            .registry = r}),
+               0);
+    promc_str_t v = PROMC_STR("/a");
+    REQUIRE_RC(promc_counter_labels(c, &v, 1, &k), 0);
+    promc_counter_inc(k);
+    /* A label of the registry's name: refused at creation; "le" on a histogram: reserved. */
+    const char *clash[] = {"service"};
+    promc_gauge_t *g;
+    CHECK_RC(promc_gauge_new(&g, &(promc_metric_opts_t){.name = "g",
+                                                        .help = "G.",
+                                                        .label_names = clash,
+                                                        .label_count = 1,
+                                                        .registry = r}),
+             PROMC_ELABELNAME);
+    promc_histogram_t *h;
+    CHECK_RC(
+        promc_histogram_new(&h, &(promc_metric_opts_t){.name = "h", .help = "H.", .registry = r}),
+        PROMC_ERESERVED);
+    promc_collector_t *fn = NULL, *col = NULL;
+    REQUIRE_RC(promc_gauge_func_new(
+                   &fn, &(promc_metric_opts_t){.name = "answer", .help = "A.", .registry = r},
+                   forty_two, NULL),
+               0);
+    REQUIRE_RC(promc_collector_new(&col, labelled_collector, (void *)"x", NULL, 0), 0);
+    REQUIRE_RC(promc_registry_register_collector(r, col), 0);
+    CHECK_RC(promc_registry_compare(
+                 r, NULL,
+                 "# HELP hits_total H.\n# TYPE hits_total counter\n"
+                 "hits_total{le=\"x\",path=\"/a\",region=\"eu\",service=\"checkout\"} 1.0\n"
+                 "# HELP answer A.\n# TYPE answer gauge\n"
+                 "answer{le=\"x\",service=\"checkout\"} 42.0\n"
+                 "# HELP coll C.\n# TYPE coll gauge\n"
+                 "coll{le=\"x\",service=\"checkout\",x=\"v\"} 2.0\n"),
+             0);
+    /* A collector sample with the registry's label name: that scrape fails, naming it. */
+    promc_collector_t *bad = NULL;
+    REQUIRE_RC(promc_collector_new(&bad, labelled_collector, (void *)"service", NULL, 0), 0);
+    REQUIRE_RC(promc_registry_register_collector(r, bad), 0);
+    char *t = NULL;
+    size_t len;
+    CHECK_RC(promc_registry_write_buf(r, NULL, &t, &len), PROMC_ELABELNAME);
+    CHECK(strstr(promc_last_error(), "service") != NULL);
+    promc_buf_free(t);
+    promc_collector_free(bad);
+    promc_collector_free(col);
+    promc_collector_free(fn);
+    promc_counter_free(c);
+    /* A registry that holds something already. */
+    promc_registry_t *r2 = NULL;
+    REQUIRE_RC(promc_registry_new(&r2), 0);
+    REQUIRE_RC(
+        promc_gauge_new(&g, &(promc_metric_opts_t){.name = "g", .help = "G.", .registry = r2}), 0);
+    CHECK_RC(promc_registry_set_const_labels(r2, svc, 1), PROMC_ESTATE);
+    promc_gauge_free(g);
+    promc_registry_free(r2);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {
     CHECK_CASE(default_registry),
     CHECK_CASE(register_race_one_winner),
+    CHECK_CASE(registry_const_labels),
 };
 
 int main(int argc, char **argv)
