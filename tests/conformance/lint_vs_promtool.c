@@ -54,6 +54,7 @@ int main(int argc, char **argv)
     FILE *f = fopen(path, "w");
     if (!f || fwrite(text, 1, len, f) != len || fclose(f))
         return 1;
+    promc_buf_free(text);
     char *report;
     int n = promc_registry_lint(r, &report);
     if (n < 0)
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
     f = fopen(path, "w");
     if (!f || fputs(report, f) < 0 || fclose(f))
         return 1;
+    promc_buf_free(report);
     printf("lint_vs_promtool: %d problems\n", n);
     return 0;
 }
