@@ -54,12 +54,20 @@ typedef struct promc_http_opts {
     bool start_unready;         /* /readyz answers 503 until promc_http_server_set_ready(s, true) */
     const promc_http_route_t *routes; /* route_count routes, tried before the built-ins */
     size_t route_count;
-    unsigned threads;         /* event loops; 0: 1 */
-    unsigned max_in_flight;   /* scrapes of /metrics written at once; 0: 8 */
-    unsigned max_connections; /* open connections, split evenly over the threads; 0: 1024 */
+    unsigned threads;       /* event loops; 0: 1 */
+    unsigned max_in_flight; /* scrapes of /metrics written at once; 0: 8 */
+    /* Open connections, split evenly over the threads; 0: the process's RLIMIT_NOFILE soft limit
+     * less 64 (960 for the usual 1024).  At the cap (or when accept() runs out of descriptors)
+     * the longest-idle connection that is not sending a response is closed to admit the new one
+     * (docs/http.md). */
+    unsigned max_connections;
     double timeout_seconds;   /* idle / read / write timeout of a connection; 0: 30 */
     size_t max_request_bytes; /* cap on a request's headers, and on its body; 0: 16384 */
     bool sched_batch; /* run the event loops under SCHED_BATCH, best effort (docs/http.md) */
+    /* A request whose first bytes arrived must be complete (headers and body) within this, or
+     * its connection is closed: the slowloris guard.  0: 10, and never more than
+     * timeout_seconds.  (Since 0.2) */
+    double header_timeout_seconds;
 } promc_http_opts_t;
 
 /* Binds opts->address:opts->port, starts the threads and serves until promc_http_server_stop().

@@ -7,8 +7,10 @@
  * bufferevent's callback argument, then sets a close callback on it.  The extra reference keeps
  * the bufferevent readable even if evhttp freed the connection in between (its callbacks are then
  * cleared, which is how we notice).  With the count the worker stops accepting at its share of
- * max_connections and resumes when a connection closes; with the list it can close idle
- * connections when the server stops. */
+ * max_connections; with the list, kept most recently active first, it closes the longest-idle
+ * connection to admit a newcomer when it is at the cap (or out of descriptors), closes idle
+ * connections when the server stops, and closes a connection whose request has begun arriving but
+ * whose headers are not complete within header_timeout_seconds (a slowloris client). */
 #include "http_internal.h"
 
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <event2/http.h>
 
 #include "alloc.h"
+#include "clock.h"
 
 #define INPUT_SLACK 4096 /* unread input per connection: at most max_request_bytes + this */
 
@@ -42,14 +45,39 @@ static void list_unlink(promc__http_conn_t **head, promc__http_conn_t *c)
     c->prev = c->next = NULL;
 }
 
-static void release_conn(promc__http_worker_t *w, promc__http_conn_t *c)
+static void live_push(promc__http_worker_t *w, promc__http_conn_t *c)
 {
-    promc__free(c);
-    w->nconns--;
-    if (w->paused_cap && w->nconns < w->srv->conns_per_worker) {
+    list_push(&w->live, c);
+    if (w->live_tail == NULL)
+        w->live_tail = c;
+}
+
+static void live_unlink(promc__http_worker_t *w, promc__http_conn_t *c)
+{
+    if (w->live_tail == c)
+        w->live_tail = c->prev;
+    list_unlink(&w->live, c);
+}
+
+static bool any_idle(const promc__http_worker_t *w);
+
+/* A worker paused at its cap accepts again once a connection could make room. */
+static void recheck_cap(promc__http_worker_t *w)
+{
+    if (w->paused_cap && (w->nconns <= w->srv->conns_per_worker || any_idle(w))) {
         w->paused_cap = false;
         promc__http_update_listener(w);
     }
+}
+
+static void release_conn(promc__http_worker_t *w, promc__http_conn_t *c)
+{
+    promc_http_server_t *srv = w->srv;
+    if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len && srv->conn_by_fd[c->fd] == c)
+        srv->conn_by_fd[c->fd] = NULL;
+    promc__free(c);
+    w->nconns--;
+    recheck_cap(w);
 }
 
 /* Takes on_input_change off the input buffer: before the bufferevent can outlive `c`. */
@@ -67,7 +95,7 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
     promc__http_conn_t *c = arg;
     promc__http_worker_t *w = c->w;
     detach_input(c); /* evhttp frees the bufferevent next, unless a flush still holds it */
-    list_unlink(&w->live, c);
+    live_unlink(w, c);
     release_conn(w, c);
 }
 
@@ -81,9 +109,19 @@ static void on_conn_close(struct evhttp_connection *evcon, void *arg)
  * the input is empty again: ordinary requests never meet it, a flood meets it at once. */
 static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 {
-    (void)info;
     promc__http_conn_t *c = arg;
     size_t len = evbuffer_get_length(in);
+    promc__http_worker_t *w = c->w;
+    if (len > 0 && c->evcon != NULL) {
+        /* Activity: most recently active first.  The first bytes of a request start its clock. */
+        if (w->live != c) {
+            live_unlink(w, c);
+            live_push(w, c);
+        }
+        if (c->header_deadline_ns == 0 && info->n_added > 0)
+            c->header_deadline_ns =
+                promc__now_mono_ns() + (int64_t)(w->srv->header_timeout_seconds * 1e9);
+    }
     if (!c->input_capped && len >= INPUT_SLACK) {
         c->input_capped = true;
         bufferevent_setwatermark(c->bev, EV_READ, 0, c->w->srv->max_request_bytes + INPUT_SLACK);
@@ -91,6 +129,17 @@ static void on_input_change(struct evbuffer *in, const struct evbuffer_cb_info *
         c->input_capped = false;
         bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
     }
+}
+
+static bool sending(const promc__http_conn_t *c);
+
+/* Whether a connection could be closed to admit the next one. */
+static bool any_idle(const promc__http_worker_t *w)
+{
+    for (const promc__http_conn_t *c = w->live_tail; c != NULL; c = c->prev)
+        if (!sending(c))
+            return true;
+    return false;
 }
 
 /* evhttp's hook for the bufferevent of a new connection: see the file comment. */
@@ -115,6 +164,8 @@ struct bufferevent *promc__http_on_new_bev(struct event_base *base, void *arg)
     c->bev = bev;
     c->evcon = NULL;
     c->input_capped = false;
+    c->fd = -1;
+    c->header_deadline_ns = 0;
     c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input_change, c);
     if (c->in_cb == NULL) {
         c->input_capped = true; /* never taken off: nothing watches the input */
@@ -122,7 +173,10 @@ struct bufferevent *promc__http_on_new_bev(struct event_base *base, void *arg)
     }
     bufferevent_incref(bev);
     list_push(&w->pending, c);
-    if (++w->nconns >= w->srv->conns_per_worker) {
+    /* Past the cap the longest-idle connection makes room; only when every connection is new
+     * or busy sending does the worker stop accepting (at cap + 1), until one closes or goes
+     * idle (promc__http_recheck_cap). */
+    if (++w->nconns > w->srv->conns_per_worker && !promc__http_evict_idle(w)) {
         w->paused_cap = true;
         promc__http_update_listener(w); /* evconnlistener stops its accept loop when disabled */
     }
@@ -141,7 +195,15 @@ void promc__http_resolve_pending(promc__http_worker_t *w)
         if (evcon != NULL && evhttp_connection_get_bufferevent(evcon) == c->bev) {
             c->evcon = evcon;
             evhttp_connection_set_closecb(evcon, on_conn_close, c);
-            list_push(&w->live, c);
+            live_push(w, c);
+            c->fd = (int)bufferevent_getfd(c->bev);
+            promc_http_server_t *srv = w->srv;
+            if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len)
+                srv->conn_by_fd[c->fd] = c;
+            /* Bytes that came with the connection count from now. */
+            if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+                c->header_deadline_ns =
+                    promc__now_mono_ns() + (int64_t)(srv->header_timeout_seconds * 1e9);
             bufferevent_decref(c->bev); /* evhttp's reference remains */
         } else {
             /* evhttp failed to set the connection up.  If it had taken the bufferevent it has
@@ -153,6 +215,7 @@ void promc__http_resolve_pending(promc__http_worker_t *w)
             release_conn(w, c);
         }
     }
+    recheck_cap(w);
 }
 
 void promc__http_on_post_accept(evutil_socket_t fd, short what, void *arg)
@@ -162,22 +225,72 @@ void promc__http_on_post_accept(evutil_socket_t fd, short what, void *arg)
     promc__http_resolve_pending(arg);
 }
 
+/* Closes a live connection now. */
+static void close_conn(promc__http_worker_t *w, promc__http_conn_t *c)
+{
+    /* evhttp_connection_free() runs the close callback only for a connection it still deems
+     * connected; taking the callback off and accounting here covers both cases. */
+    evhttp_connection_set_closecb(c->evcon, NULL, NULL);
+    detach_input(c);
+    evhttp_connection_free(c->evcon);
+    live_unlink(w, c);
+    release_conn(w, c);
+}
+
+static bool sending(const promc__http_conn_t *c)
+{
+    return evbuffer_get_length(bufferevent_get_output(c->bev)) != 0;
+}
+
 /* Closes every connection that is not sending a response (for a stopping worker). */
 void promc__http_close_idle(promc__http_worker_t *w)
 {
     promc__http_conn_t *c = w->live, *next;
     for (; c != NULL; c = next) {
         next = c->next;
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) != 0)
-            continue; /* a response is still being sent */
-        /* evhttp_connection_free() runs the close callback only for a connection it still
-         * deems connected; taking the callback off and accounting here covers both cases. */
-        evhttp_connection_set_closecb(c->evcon, NULL, NULL);
-        detach_input(c);
-        evhttp_connection_free(c->evcon);
-        list_unlink(&w->live, c);
-        release_conn(w, c);
+        if (!sending(c))
+            close_conn(w, c);
     }
+}
+
+bool promc__http_evict_idle(promc__http_worker_t *w)
+{
+    /* From the longest idle up; the walk passes only connections busy sending. */
+    for (promc__http_conn_t *c = w->live_tail; c != NULL; c = c->prev) {
+        if (!sending(c)) {
+            close_conn(w, c);
+            return true;
+        }
+    }
+    return false;
+}
+
+void promc__http_request_arrived(promc__http_worker_t *w, struct evhttp_request *ev)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+    if (evcon == NULL)
+        return;
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    promc_http_server_t *srv = w->srv;
+    if (fd >= 0 && (size_t)fd < srv->conn_by_fd_len && srv->conn_by_fd[fd] != NULL &&
+        srv->conn_by_fd[fd]->bev == bev)
+        srv->conn_by_fd[fd]->header_deadline_ns = 0;
+}
+
+void promc__http_on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    promc__http_worker_t *w = arg;
+    int64_t now = promc__now_mono_ns();
+    promc__http_conn_t *c = w->live, *next;
+    for (; c != NULL; c = next) {
+        next = c->next;
+        if (c->header_deadline_ns != 0 && now > c->header_deadline_ns && !sending(c))
+            close_conn(w, c);
+    }
+    recheck_cap(w); /* a connection that was sending may be idle now */
 }
 
 /* Forgets the connections evhttp has already freed without running their close callback (it
@@ -186,7 +299,7 @@ void promc__http_forget_conns(promc__http_worker_t *w)
 {
     while (w->live) {
         promc__http_conn_t *c = w->live;
-        list_unlink(&w->live, c);
+        live_unlink(w, c);
         release_conn(w, c);
     }
     if (w->pending)

@@ -41,7 +41,10 @@ typedef struct promc__http_conn {
     struct evhttp_connection *evcon; /* NULL until the post-accept callback resolved it */
     struct evbuffer_cb_entry *in_cb; /* on_input_change on the input buffer, or NULL */
     bool input_capped;               /* the read high-watermark is set */
-    struct promc__http_conn *prev, *next;
+    int fd;                          /* -1 until resolved */
+    /* A request has begun arriving (CLOCK_MONOTONIC deadline for its headers), 0: none. */
+    int64_t header_deadline_ns;
+    struct promc__http_conn *prev, *next; /* `live` is kept most recently active first */
     promc__http_worker_t *w;
 } promc__http_conn_t;
 
@@ -64,8 +67,10 @@ struct promc__http_worker {
     struct bufferevent *written[PROMC__HTTP_FLUSH_BATCH]; /* responses written, evhttp not told */
     unsigned nwritten;
     promc__http_conn_t *pending; /* accepted, connection not yet resolved */
-    promc__http_conn_t *live;    /* resolved, with our close callback */
-    unsigned nconns;             /* pending + live */
+    promc__http_conn_t *live;    /* resolved, with our close callback; most recently active first */
+    promc__http_conn_t *live_tail; /* the longest idle */
+    struct event *sweep_ev;        /* once a second: requests past their header deadline */
+    unsigned nconns;               /* pending + live */
     bool paused_cap, paused_err, draining, tearing_down, listening;
     time_t date_sec; /* the second `date` shows */
     char date[64];   /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
@@ -84,7 +89,12 @@ struct promc_http_server {
     unsigned port;
     unsigned conns_per_worker;
     double timeout_seconds;
+    double header_timeout_seconds;
     size_t max_request_bytes;
+    /* Connections by descriptor (every worker's; a descriptor is one connection's at a time), to
+     * find a request's connection; descriptors past the end are not looked up. */
+    promc__http_conn_t **conn_by_fd;
+    size_t conn_by_fd_len;
     bool sched_batch;
     promc__http_route_t *routes;
     size_t route_count;
@@ -159,6 +169,16 @@ void promc__http_close_idle(promc__http_worker_t *w);
 
 /* Drops the records of connections evhttp has freed (at teardown). */
 void promc__http_forget_conns(promc__http_worker_t *w);
+
+/* Closes the longest-idle connection that is not sending a response, to admit a new one.
+ * Returns whether one was closed. */
+bool promc__http_evict_idle(promc__http_worker_t *w);
+
+/* A complete request arrived on its connection (route.c): its header deadline ends. */
+void promc__http_request_arrived(promc__http_worker_t *w, struct evhttp_request *ev);
+
+/* The once-a-second sweep that closes connections whose request headers are late. */
+void promc__http_on_sweep(int fd, short what, void *arg);
 
 /* ---- response.c ---------------------------------------------------------------------------------
  */

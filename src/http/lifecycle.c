@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -38,11 +39,25 @@
 #define PROMC_UNDER_TSAN 0
 #endif
 
-#define DEFAULT_MAX_CONNECTIONS   1024u
-#define DEFAULT_TIMEOUT_SECONDS   30.0
-#define DEFAULT_MAX_REQUEST_BYTES 16384u
-#define MAX_THREADS               256u
-#define DRAIN_POLL_MS             10 /* how often a stopping worker looks at its busy connections */
+#define DEFAULT_HEADER_TIMEOUT_SECONDS 10.0
+#define FD_RESERVE                     64u /* descriptors left to the rest of the process */
+#define MAX_FD_TABLE                   ((size_t)1 << 20)
+#define DEFAULT_TIMEOUT_SECONDS        30.0
+#define DEFAULT_MAX_REQUEST_BYTES      16384u
+#define MAX_THREADS                    256u
+#define DRAIN_POLL_MS                  10 /* how often a stopping worker looks at its busy connections */
+
+/* The default cap: every descriptor the process may open but FD_RESERVE (a few for a process
+ * with the usual soft limit of 1024: 960).  Two servers in one process each take this cap; when
+ * the descriptors run out first, accept() fails with EMFILE, and the longest-idle connection is
+ * closed to make room just as at the cap. */
+static unsigned default_max_connections(size_t fds)
+{
+    size_t n = fds > 2 * FD_RESERVE ? fds - FD_RESERVE : fds / 2;
+    if (n < 16)
+        n = 16;
+    return n > 1000000 ? 1000000u : (unsigned)n;
+}
 
 /* ---- stopping ------------------------------------------------------------------------------- */
 
@@ -127,6 +142,8 @@ static void worker_teardown(promc__http_worker_t *w)
         event_free(w->resume_ev);
     if (w->flush_ev)
         event_free(w->flush_ev);
+    if (w->sweep_ev)
+        event_free(w->sweep_ev);
     if (w->base)
         event_base_free(w->base);
     if (w->wake[0] >= 0)
@@ -164,8 +181,10 @@ static int worker_setup(promc__http_worker_t *w)
     w->drain_ev = event_new(w->base, -1, 0, on_drain_timer, w);
     w->resume_ev = event_new(w->base, -1, 0, promc__http_on_resume, w);
     w->flush_ev = event_new(w->base, -1, 0, promc__http_on_flush, w);
+    w->sweep_ev = event_new(w->base, -1, EV_PERSIST, promc__http_on_sweep, w);
+    struct timeval second = promc__http_tv_of_ms(1000);
     if (!w->wake_ev || !w->post_accept_ev || !w->drain_ev || !w->resume_ev || !w->flush_ev ||
-        event_add(w->wake_ev, NULL) != 0)
+        !w->sweep_ev || event_add(w->wake_ev, NULL) != 0 || event_add(w->sweep_ev, &second) != 0)
         return promc__err(PROMC_ENOMEM, "events");
 
     w->http = evhttp_new(w->base);
@@ -201,6 +220,7 @@ static void server_free(promc_http_server_t *srv)
         promc__free(srv->workers);
     }
     promc_handler_free(srv->handler);
+    promc__free(srv->conn_by_fd);
     for (size_t i = 0; i < srv->route_count; i++)
         promc__free(srv->routes[i].path);
     promc__free(srv->routes);
@@ -242,6 +262,8 @@ int promc_http_server_new(promc_http_server_t **out, const promc_http_opts_t *o)
         return promc__err(PROMC_EINVAL, "%u threads (at most %u)", o->threads, MAX_THREADS);
     if (o->timeout_seconds < 0 || o->timeout_seconds != o->timeout_seconds)
         return promc__err(PROMC_EINVAL, "timeout_seconds must be 0 or positive");
+    if (o->header_timeout_seconds < 0 || o->header_timeout_seconds != o->header_timeout_seconds)
+        return promc__err(PROMC_EINVAL, "header_timeout_seconds must be 0 or positive");
 
     promc_http_server_t *srv = promc__calloc(1, sizeof *srv);
     if (srv == NULL)
@@ -251,9 +273,27 @@ int promc_http_server_new(promc_http_server_t **out, const promc_http_opts_t *o)
     atomic_init(&srv->drain_deadline_ns, 0);
     srv->builtin = !o->no_builtin;
     srv->worker_count = o->threads ? o->threads : 1;
-    unsigned maxc = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS;
+    /* The descriptors this process may open decide the default cap, and size the table that
+     * finds a request's connection. */
+    struct rlimit nofile = {0, 0};
+    size_t fds = getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY
+                     ? (size_t)nofile.rlim_cur
+                     : (size_t)1 << 20;
+    if (fds > MAX_FD_TABLE)
+        fds = MAX_FD_TABLE;
+    unsigned maxc = o->max_connections ? o->max_connections : default_max_connections(fds);
     srv->conns_per_worker = (maxc + srv->worker_count - 1) / srv->worker_count;
     srv->timeout_seconds = o->timeout_seconds > 0 ? o->timeout_seconds : DEFAULT_TIMEOUT_SECONDS;
+    srv->header_timeout_seconds =
+        o->header_timeout_seconds > 0 ? o->header_timeout_seconds : DEFAULT_HEADER_TIMEOUT_SECONDS;
+    if (srv->header_timeout_seconds > srv->timeout_seconds)
+        srv->header_timeout_seconds = srv->timeout_seconds;
+    srv->conn_by_fd_len = fds;
+    srv->conn_by_fd = promc__calloc(fds, sizeof *srv->conn_by_fd);
+    if (srv->conn_by_fd == NULL) {
+        promc__free(srv);
+        return promc__err(PROMC_ENOMEM, "connection table");
+    }
     srv->sched_batch = o->sched_batch;
     srv->max_request_bytes =
         o->max_request_bytes ? o->max_request_bytes : DEFAULT_MAX_REQUEST_BYTES;

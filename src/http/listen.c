@@ -206,11 +206,15 @@ _Thread_local promc__http_worker_t *promc__http_current_worker;
 void promc__http_on_accept_error(struct evconnlistener *lev, void *arg)
 {
     (void)arg;
+    int e = errno;
     promc__http_worker_t *w = promc__http_current_worker;
     if (w == NULL || w->listener != lev)
         return;
-    /* Out of descriptors or memory: the pending connection would wake the loop again at once, so
-     * stop accepting for a moment instead of spinning. */
+    /* Out of descriptors: the longest-idle connection gives its descriptor to the next accept.
+     * Out of memory, or nothing idle to close: the pending connection would wake the loop again
+     * at once, so stop accepting for a moment instead of spinning. */
+    if ((e == EMFILE || e == ENFILE) && promc__http_evict_idle(w))
+        return;
     w->paused_err = true;
     promc__http_update_listener(w);
     struct timeval tv = promc__http_tv_of_ms(ACCEPT_BACKOFF_MS);

@@ -15,6 +15,7 @@ void promc__http_on_request(struct evhttp_request *ev, void *arg)
 {
     promc__http_worker_t *w = arg;
     promc_http_server_t *srv = w->srv;
+    promc__http_request_arrived(w, ev);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     promc_http_request_t r;
     r.ev = ev;

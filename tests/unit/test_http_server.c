@@ -503,18 +503,72 @@ static void connection_cap(void)
         CHECK(r.status == 200);
         hc_response_free(&r);
     }
-    /* A third connection completes in the kernel's backlog but is not served ... */
+    /* A third connection is served at once: the longest-idle one (a) is closed for it, as
+     * nginx closes idle keep-alive connections when it runs short. */
     int c = hc_connect(port);
     CHECK(c >= 0);
     CHECK(hc_send_str(c, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
-    CHECK(hc_wait_readable(c, 400) == 0);
-    /* ... until one of the two closes. */
+    CHECK_RC(hc_read_response(c, &r, 2000, false), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    char byte;
+    CHECK(hc_wait_readable(a, 2000) == 1 && read(a, &byte, 1) == 0); /* a: end of stream */
     close(a);
-    CHECK_RC(hc_read_response(c, &r, 20000, false), 0);
+    /* b, more recently active, still works. */
+    CHECK(hc_send_str(b, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    CHECK_RC(hc_read_response(b, &r, 2000, false), 0);
     CHECK(r.status == 200);
     hc_response_free(&r);
     close(b);
     close(c);
+    CHECK_RC(hc_close_server(s, 1), 0);
+    fixture_destroy(&f);
+}
+
+/* A request that has begun must be complete within header_timeout_seconds (slowloris); a
+ * connection that sends nothing is only subject to the idle timeout. */
+static void header_timeout(void)
+{
+    fixture_t f;
+    fixture_init(&f);
+    promc_http_server_t *s = start_on(&(promc_http_opts_t){.address = LOCAL,
+                                                           .registry = f.reg,
+                                                           .threads = 1,
+                                                           .timeout_seconds = 20,
+                                                           .header_timeout_seconds = 0.5});
+    if (!s)
+        return;
+    unsigned port = promc_http_server_port(s);
+    int slow = hc_connect(port), quiet = hc_connect(port);
+    CHECK(slow >= 0 && quiet >= 0);
+    double t0 = hc_now();
+    CHECK(hc_send_str(slow, "GET /healthz HTTP/1.1\r\nHost: t\r\n"));
+    bool closed = false;
+    char byte;
+    while (!closed && hc_now() - t0 < 5) {
+        /* A header line every 200 ms keeps the idle timeout away, not the header deadline. */
+        if (hc_wait_readable(slow, 200) == 1)
+            closed = read(slow, &byte, 1) <= 0;
+        else if (!hc_send_str(slow, "X-Slow: y\r\n"))
+            closed = true;
+    }
+    double took = hc_now() - t0;
+    CHECK(closed && took >= 0.4 && took < 2.5);
+    /* The quiet connection is still there, and serves a request. */
+    CHECK(hc_wait_readable(quiet, 0) == 0);
+    hc_response_t r;
+    CHECK(hc_send_str(quiet, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    CHECK_RC(hc_read_response(quiet, &r, 2000, false), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    /* Served requests end the deadline: after 1.5 s more of quiet the connection still works. */
+    CHECK(hc_wait_readable(quiet, 1500) == 0);
+    CHECK(hc_send_str(quiet, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"));
+    CHECK_RC(hc_read_response(quiet, &r, 2000, false), 0);
+    CHECK(r.status == 200);
+    hc_response_free(&r);
+    close(slow);
+    close(quiet);
     CHECK_RC(hc_close_server(s, 1), 0);
     fixture_destroy(&f);
 }
@@ -1415,6 +1469,7 @@ static const check_case_t cases[] = {
     CHECK_CASE(scrape_timeout_and_errors),
     CHECK_CASE(request_size_cap),
     CHECK_CASE(connection_cap),
+    CHECK_CASE(header_timeout),
     CHECK_CASE(routes),
     CHECK_CASE(lifecycle),
     CHECK_CASE(deprecated_names),
