@@ -73,8 +73,13 @@ static void recheck_cap(promc__http_worker_t *w)
 static void release_conn(promc__http_worker_t *w, promc__http_conn_t *c)
 {
     promc_http_server_t *srv = w->srv;
-    if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len && srv->conn_by_fd[c->fd] == c)
-        srv->conn_by_fd[c->fd] = NULL;
+    /* The descriptor may be closed already, and given to a connection of another worker, which
+     * has stored itself: only our own entry is cleared. */
+    if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len) {
+        promc__http_conn_t *self = c;
+        atomic_compare_exchange_strong_explicit(&srv->conn_by_fd[c->fd], &self, NULL,
+                                                memory_order_relaxed, memory_order_relaxed);
+    }
     promc__free(c);
     w->nconns--;
     recheck_cap(w);
@@ -199,7 +204,7 @@ void promc__http_resolve_pending(promc__http_worker_t *w)
             c->fd = (int)bufferevent_getfd(c->bev);
             promc_http_server_t *srv = w->srv;
             if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len)
-                srv->conn_by_fd[c->fd] = c;
+                atomic_store_explicit(&srv->conn_by_fd[c->fd], c, memory_order_relaxed);
             /* Bytes that came with the connection count from now. */
             if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
                 c->header_deadline_ns =
@@ -273,9 +278,12 @@ void promc__http_request_arrived(promc__http_worker_t *w, struct evhttp_request 
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     evutil_socket_t fd = bufferevent_getfd(bev);
     promc_http_server_t *srv = w->srv;
-    if (fd >= 0 && (size_t)fd < srv->conn_by_fd_len && srv->conn_by_fd[fd] != NULL &&
-        srv->conn_by_fd[fd]->bev == bev)
-        srv->conn_by_fd[fd]->header_deadline_ns = 0;
+    if (fd < 0 || (size_t)fd >= srv->conn_by_fd_len)
+        return;
+    /* An open descriptor's entry is this worker's own connection (or none). */
+    promc__http_conn_t *c = atomic_load_explicit(&srv->conn_by_fd[fd], memory_order_relaxed);
+    if (c != NULL && c->bev == bev)
+        c->header_deadline_ns = 0;
 }
 
 void promc__http_on_sweep(evutil_socket_t fd, short what, void *arg)

@@ -93,7 +93,7 @@ struct promc_http_server {
     size_t max_request_bytes;
     /* Connections by descriptor (every worker's; a descriptor is one connection's at a time), to
      * find a request's connection; descriptors past the end are not looked up. */
-    promc__http_conn_t **conn_by_fd;
+    _Atomic(promc__http_conn_t *) *conn_by_fd; /* cleared by compare-and-swap: see conn.c */
     size_t conn_by_fd_len;
     bool sched_batch;
     promc__http_route_t *routes;
