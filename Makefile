@@ -10,7 +10,7 @@ PROMETHEUS ?= 0
 CMAKE   ?= cmake
 CTEST   ?= ctest
 
-.PHONY: all deps build run test test-release test-asan test-tsan bench install format format-check clean
+.PHONY: all deps build run test test-release test-asan test-tsan bench fuzz install format format-check clean
 
 all: build
 
@@ -48,6 +48,20 @@ bench:
 install: build
 	$(CMAKE) --install $(BUILD) --prefix $(PREFIX)
 
+# Every fuzz target for FUZZ_SECONDS (default 60) each, new inputs kept in build-fuzz/corpus-new/
+# (copy the interesting ones into tests/fuzz/corpus/ by hand).
+FUZZ_SECONDS ?= 60
+fuzz:
+	@scripts/deps.sh test
+	$(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROMC_FUZZ=ON -DPROMC_SANITIZE=address -DCMAKE_C_COMPILER=clang -DPROMC_BUILD_BENCH=OFF
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_negotiate fuzz_names fuzz_exposition fuzz_handler fuzz_http
+	@set -e; for t in negotiate names exposition handler http; do \
+	  mkdir -p build-fuzz/corpus-new/$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus-new/$$t tests/fuzz/corpus/$$t 2>&1 | grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|==.*ERROR|SUMMARY)' ; \
+	done
+
 format:
 	clang-format -i $$(git ls-files --cached --others --exclude-standard '*.c' '*.h')
 
@@ -55,4 +69,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-test build-asan build-tsan build-bench
+	rm -rf build build-test build-asan build-tsan build-bench build-fuzz
