@@ -13,15 +13,19 @@
  * whose headers are not complete within header_timeout_seconds (a slowloris client). */
 #include "http_internal.h"
 
+#include <errno.h>
 #include <stdlib.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 
 #include "alloc.h"
 #include "clock.h"
+
+#define ACCEPT_BACKOFF_MS 50 /* pause after accept() failed (EMFILE and the like) */
 
 #define INPUT_SLACK 4096 /* unread input per connection: at most max_request_bytes + this */
 
@@ -312,4 +316,38 @@ void promc__http_forget_conns(promc__http_worker_t *w)
     }
     if (w->pending)
         promc__http_resolve_pending(w);
+}
+
+/* ---- accept() failures (kept here, beside the eviction they use: listen.c calls nothing
+ * in this file) ---- */
+
+/* The worker whose loop runs on this thread: evconnlistener hands its error callback the
+ * listener's callback argument, which evhttp has made its own (the struct evhttp). */
+_Thread_local promc__http_worker_t *promc__http_current_worker;
+
+void promc__http_on_accept_error(struct evconnlistener *lev, void *arg)
+{
+    (void)arg;
+    int e = errno;
+    promc__http_worker_t *w = promc__http_current_worker;
+    if (w == NULL || w->listener != lev)
+        return;
+    /* Out of descriptors: the longest-idle connection gives its descriptor to the next accept.
+     * Out of memory, or nothing idle to close: the pending connection would wake the loop again
+     * at once, so stop accepting for a moment instead of spinning. */
+    if ((e == EMFILE || e == ENFILE) && promc__http_evict_idle(w))
+        return;
+    w->paused_err = true;
+    promc__http_update_listener(w);
+    struct timeval tv = promc__http_tv_of_ms(ACCEPT_BACKOFF_MS);
+    event_add(w->resume_ev, &tv);
+}
+
+void promc__http_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    promc__http_worker_t *w = arg;
+    w->paused_err = false;
+    promc__http_update_listener(w);
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Internal to src/http: the server's state, shared by its files:
  *   listen.c     listening sockets and the listener's pauses
- *   conn.c       connection accounting
+ *   conn.c       connection accounting, eviction, header deadlines, accept() failures
  *   response.c   responses, streaming, and the request API
  *   route.c      the route table and the dispatch of requests
  *   lifecycle.c  threads, event loops, start and stop
@@ -148,15 +148,16 @@ int promc__http_bind_all(promc_http_server_t *srv, const char *address, unsigned
 /* Enables or disables the worker's listener as its state asks (cap, drain, backoff). */
 void promc__http_update_listener(promc__http_worker_t *w);
 
+/* ---- conn.c -------------------------------------------------------------------------------------
+ */
+
 /* The worker whose loop runs on this thread (set by its thread). */
 extern _Thread_local promc__http_worker_t *promc__http_current_worker;
 
-/* libevent callbacks: accept() failed; the backoff after it ended. */
+/* libevent callbacks: accept() failed (the longest-idle connection makes room, or the listener
+ * backs off); the backoff after it ended. */
 void promc__http_on_accept_error(struct evconnlistener *lev, void *arg);
 void promc__http_on_resume(int fd, short what, void *arg);
-
-/* ---- conn.c -------------------------------------------------------------------------------------
- */
 
 /* evhttp's hook for a new connection's bufferevent, and the callback that resolves the
  * connections accepted since (see conn.c). */

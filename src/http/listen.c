@@ -19,8 +19,7 @@
 
 #include "err.h"
 
-#define BIND_ATTEMPTS     8  /* port 0 over several threads: retries when the port is taken */
-#define ACCEPT_BACKOFF_MS 50 /* pause after accept() failed (EMFILE and the like) */
+#define BIND_ATTEMPTS 8 /* port 0 over several threads: retries when the port is taken */
 
 /* The address is parsed, never looked up: AI_NUMERICHOST keeps getaddrinfo() away from the
  * resolver, which a statically linked glibc program cannot load (NSS modules are shared objects),
@@ -197,35 +196,4 @@ void promc__http_update_listener(promc__http_worker_t *w)
     else
         evconnlistener_disable(w->listener);
     w->listening = want;
-}
-
-/* The worker whose loop runs on this thread: evconnlistener hands its error callback the
- * listener's callback argument, which evhttp has made its own (the struct evhttp). */
-_Thread_local promc__http_worker_t *promc__http_current_worker;
-
-void promc__http_on_accept_error(struct evconnlistener *lev, void *arg)
-{
-    (void)arg;
-    int e = errno;
-    promc__http_worker_t *w = promc__http_current_worker;
-    if (w == NULL || w->listener != lev)
-        return;
-    /* Out of descriptors: the longest-idle connection gives its descriptor to the next accept.
-     * Out of memory, or nothing idle to close: the pending connection would wake the loop again
-     * at once, so stop accepting for a moment instead of spinning. */
-    if ((e == EMFILE || e == ENFILE) && promc__http_evict_idle(w))
-        return;
-    w->paused_err = true;
-    promc__http_update_listener(w);
-    struct timeval tv = promc__http_tv_of_ms(ACCEPT_BACKOFF_MS);
-    event_add(w->resume_ev, &tv);
-}
-
-void promc__http_on_resume(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    promc__http_worker_t *w = arg;
-    w->paused_err = false;
-    promc__http_update_listener(w);
 }
