@@ -61,6 +61,7 @@ MODULE_RULES = [
     (r"^promc_(allocator_\w+|set_allocator)$", "alloc.h"),
     (r"^promc_registry_(sample_value|compare|lint)$", "testutil.h"),
     (r"^promc_(registry_write\w*|emit_\w+|format_\w+|gzip_\w+|buf_free|expose_\w+|sink_fn|emit_t"
+     r"|escaping_t|escaping_name|content_type"
      r"|gauge_func_new|counter_func_new|value_fn)$",
      "expose.h"),
     (r"^promc_handler(_\w+)?$", "handler.h"),

@@ -14,17 +14,54 @@
 extern "C" {
 #endif
 
-/* An exposition format.  Since: 0.1 */
+/* An exposition format (the 0.0.1 and text 1.0.0 values since 0.2).  Since: 0.1 */
 typedef enum promc_format {
-    PROMC_FORMAT_TEXT = 0,       /* text/plain; version=0.0.4 */
-    PROMC_FORMAT_OPENMETRICS = 1 /* application/openmetrics-text; version=1.0.0 */
+    PROMC_FORMAT_TEXT = 0,              /* text/plain; version=0.0.4 */
+    PROMC_FORMAT_OPENMETRICS = 1,       /* application/openmetrics-text; version=1.0.0 */
+    PROMC_FORMAT_OPENMETRICS_0_0_1 = 2, /* application/openmetrics-text; version=0.0.1 */
+    PROMC_FORMAT_TEXT_1_0_0 = 3         /* text/plain; version=1.0.0 (Prometheus 3) */
 } promc_format_t;
+
+/* How a metric or label name outside the legacy character set ([a-zA-Z_:][a-zA-Z0-9_:]*) is
+ * written, as Prometheus 3 negotiates it with escaping= (client_golang's model.EscapingScheme):
+ *   UNDERSCORES  each character outside the set becomes '_' (the default, and what every old
+ *                scraper reads): http.server.requests -> http_server_requests
+ *   ALLOW_UTF8   the name as it is, quoted: {"http.server.requests",code="200"} 1
+ *   DOTS         '_' -> "__", '.' -> "_dot_", others outside the set -> "__", applied to every
+ *                name, legacy or not
+ *   VALUES       a legacy name unchanged; others "U__" then each character: itself if in the
+ *                set, '_' -> "__", others "_<hex code point>_"
+ * A sample's suffix (_total, _bucket, ...) is appended after the family name is escaped.
+ * Since: 0.2 */
+typedef enum promc_escaping {
+    PROMC_ESCAPING_UNDERSCORES = 0,
+    PROMC_ESCAPING_ALLOW_UTF8 = 1,
+    PROMC_ESCAPING_DOTS = 2,
+    PROMC_ESCAPING_VALUES = 3
+} promc_escaping_t;
 
 /* Chooses a format from an HTTP Accept header: the acceptable media type with the highest q-value
  * that we can write (ties: the order in the header); OpenMetrics without a version means 1.0.0;
  * an unknown, protobuf-only, NULL or empty header gives PROMC_FORMAT_TEXT.
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API promc_format_t promc_format_negotiate(const char *accept);
+
+/* As promc_format_negotiate(), and the escaping= parameter of the winning media range: set in
+ * *escaping (PROMC_ESCAPING_UNDERSCORES when it has none, or one promc does not know), *asked
+ * telling whether it had one.  escaping and asked may be NULL.
+ * Thread-safety: any thread.  Since: 0.2 */
+PROMC_API promc_format_t promc_format_negotiate_escaping(const char *accept,
+                                                         promc_escaping_t *escaping, bool *asked);
+
+/* The Content-Type for a format and escaping: that of promc_format_content_type(), with
+ * "; escaping=<scheme>" appended for OpenMetrics 1.0.0 and text 1.0.0 when with_escaping is set
+ * (as the handler does when the Accept header named one).  Static storage.
+ * Thread-safety: any thread.  Since: 0.2 */
+PROMC_API const char *promc_content_type(promc_format_t f, promc_escaping_t e, bool with_escaping);
+
+/* The escaping scheme's name as escaping= writes it ("allow-utf-8", ...).  Static storage.
+ * Thread-safety: any thread.  Since: 0.2 */
+PROMC_API const char *promc_escaping_name(promc_escaping_t e);
 
 /* The Content-Type for a format, with version and charset (static storage).
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
@@ -90,6 +127,7 @@ typedef struct promc_expose_opts {
     size_t name_count;
     bool gzip;      /* compress the output (zlib, gzip wrapper) */
     int gzip_level; /* 0: default (Z_DEFAULT_COMPRESSION is not 0; 0 here means "default") */
+    promc_escaping_t escaping; /* names outside the legacy set (since 0.2); 0: underscores */
 } promc_expose_opts_t;
 
 /* Writes the registry to the sink.  Returns 0, PROMC_ESINK (only when the sink returned non-zero),

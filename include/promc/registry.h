@@ -50,6 +50,14 @@ PROMC_API void promc_registry_set_created(promc_registry_t *r, bool enabled);
 PROMC_API PROMC_NODISCARD int
 promc_registry_set_const_labels(promc_registry_t *r, const promc_label_t *labels, size_t n);
 
+/* Metric and label names may be any non-empty valid UTF-8 (http.server.requests), as in
+ * Prometheus 3 and client_golang 1.21+; with legacy set, metrics created for this registry
+ * afterwards (and its collectors' families, from the next scrape) keep the old rules instead,
+ * [a-zA-Z_:][a-zA-Z0-9_:]* for metrics and [a-zA-Z_][a-zA-Z0-9_]* for labels, for names that every
+ * old scraper reads unchanged.  Names outside the legacy set are written as the scrape's escaping
+ * says (promc_escaping_t).  Thread-safety: any thread, lock-free.  Since: 0.2 */
+PROMC_API void promc_registry_set_legacy_names(promc_registry_t *r, bool legacy);
+
 /* The limit of children for the labelled metrics of this registry whose max_children is 0 (see
  * promc_metric_opts_t); 0, the initial value, is unlimited.  Takes effect at each metric's next
  * new label set.  Thread-safety: any thread, lock-free.  Since: 0.2 */

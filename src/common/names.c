@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "err.h"
 #include "names.h"
+#include "utf8.h"
 
 static bool is_alpha_(char c)
 {
@@ -32,6 +33,59 @@ static const char *show_char(char c, char buf[8])
 static int clip(size_t len)
 {
     return (int)(len > 100 ? 100 : len);
+}
+
+bool promc__name_legacy_metric(const char *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(is_alpha_(p[i]) || p[i] == ':' || (i > 0 && is_digit(p[i]))))
+            return false;
+    return true;
+}
+
+bool promc__name_legacy_label(const char *p, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(is_alpha_(p[i]) || (i > 0 && is_digit(p[i]))))
+            return false;
+    return true;
+}
+
+/* A UTF-8 name (Prometheus 3): non-empty, valid UTF-8, no NUL. */
+static int check_utf8_name(int code, const char *what, const char *p, size_t n)
+{
+    if (n == 0)
+        return promc__err(code, "%s is empty", what);
+    const char *nul = memchr(p, '\0', n);
+    if (nul)
+        return promc__err(code, "%s '%.*s': NUL byte at offset %zu", what, clip(n), p,
+                          (size_t)(nul - p));
+    size_t bad = promc__utf8_invalid_at(p, n);
+    if (bad < n)
+        return promc__err(PROMC_EUTF8, "%s: invalid UTF-8 at byte offset %zu", what, bad);
+    return 0;
+}
+
+int promc__name_check_metric_as(const char *what, const char *name, bool legacy)
+{
+    if (legacy)
+        return promc__name_check_metric(what, name);
+    return check_utf8_name(PROMC_ENAME, what, name, strlen(name));
+}
+
+int promc__name_check_label_as(const char *name, size_t len, bool legacy)
+{
+    if (legacy)
+        return promc__name_check_label(name, len);
+    int rc = check_utf8_name(PROMC_ELABELNAME, "label name", name, len);
+    if (rc == 0 && len >= 2 && name[0] == '_' && name[1] == '_')
+        rc = promc__err(PROMC_ERESERVED, "label name '%.*s': the __ prefix is reserved", clip(len),
+                        name);
+    return rc;
 }
 
 int promc__name_check_metric(const char *what, const char *name)

@@ -16,6 +16,15 @@ int promc__name_check_metric(const char *what, const char *name);
  * PROMC_ELABELNAME (with character and offset) or PROMC_ERESERVED. */
 int promc__name_check_label(const char *name, size_t len);
 
+/* The same rules, or (legacy false) Prometheus 3's: any non-empty valid UTF-8 without NUL
+ * (PROMC_EUTF8 with the byte offset otherwise), the __ prefix still reserved for labels. */
+int promc__name_check_metric_as(const char *what, const char *name, bool legacy);
+int promc__name_check_label_as(const char *name, size_t len, bool legacy);
+
+/* Whether a name keeps the legacy character rules (and may be written as it is). */
+bool promc__name_legacy_metric(const char *p, size_t n);
+bool promc__name_legacy_label(const char *p, size_t n);
+
 /* A unit: [a-zA-Z0-9_:]* ("" is no unit).  `owner` names the metric in the message.  Returns 0
  * or PROMC_EUNIT. */
 int promc__name_check_unit(const char *owner, const char *unit);

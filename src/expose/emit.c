@@ -21,6 +21,7 @@ struct promc_emit {
     promc__strbuf_t name, help, unit;
     promc__strbuf_t side;   /* text 0.0.4: this family's _created, _gcount and _gsum lines */
     promc__writer_t side_w; /* writes into `side` through a memory sink */
+    bool legacy;            /* the registry keeps the legacy name rules */
     const promc_label_t *reg_labels; /* the registry's const labels, on every sample */
     size_t reg_label_count;
 };
@@ -91,7 +92,7 @@ int promc_emit_family(promc_emit_t *e, const char *name, const char *help, promc
     int rc = emit_close(e);
     if (rc)
         return rc;
-    rc = promc__name_check_metric("collector family", name);
+    rc = promc__name_check_metric_as("collector family", name, e->legacy);
     if (rc)
         return rc;
     if ((unsigned)type > PROMC_UNTYPED)
@@ -115,6 +116,9 @@ int promc_emit_family(promc_emit_t *e, const char *name, const char *help, promc
     e->type = type;
     e->open = true;
     e->header_done = false;
+    /* The name buffer is reused from family to family: the writers' cached names go. */
+    e->w->name_src = NULL;
+    e->side_w.name_src = NULL;
     return 0;
 }
 
@@ -152,7 +156,7 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
         if ((!labels[i].value.ptr && labels[i].value.len) || !labels[i].name.ptr)
             rc = promc__err(PROMC_EINVAL, "promc_emit_sample: label %zu is NULL", i);
         else
-            rc = promc__name_check_label(labels[i].name.ptr, labels[i].name.len);
+            rc = promc__name_check_label_as(labels[i].name.ptr, labels[i].name.len, e->legacy);
         if (!rc)
             rc = promc__utf8_check(labels[i].value.ptr, labels[i].value.len,
                                    "collector family '%.100s': label '%.*s'", e->name.data,
@@ -172,8 +176,8 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
         promc__strbuf_t *b = &w->lab;
         b->len = 0;
         for (size_t i = 0; i < all && !rc; i++)
-            if (promc__append_pair(b, sorted[i]->name.ptr, sorted[i]->name.len,
-                                   sorted[i]->value.ptr, sorted[i]->value.len))
+            if (promc__append_pair_esc(b, sorted[i]->name.ptr, sorted[i]->name.len,
+                                       sorted[i]->value.ptr, sorted[i]->value.len, w->esc))
                 rc = promc__err(PROMC_ENOMEM, "labels");
         w->pre_end = w->post_start = b->len;
     }
@@ -209,6 +213,8 @@ int promc__emit_collector(promc__writer_t *w, promc_collector_t *c)
     promc__strbuf_init(&e.unit, 4096);
     promc__strbuf_init(&e.side, (size_t)1 << 30);
     e.side_w.fmt = w->fmt;
+    e.side_w.esc = w->esc;
+    promc__strbuf_init(&e.side_w.oname_buf, 1 << 20);
     e.side_w.sink = promc__strbuf_sink;
     e.side_w.ud = &e.side;
     e.side_w.internal_sink = true;
@@ -228,5 +234,7 @@ int promc__emit_collector(promc__writer_t *w, promc_collector_t *c)
     promc__strbuf_destroy(&e.help);
     promc__strbuf_destroy(&e.unit);
     promc__strbuf_destroy(&e.side);
+    promc__strbuf_destroy(&e.side_w.oname_buf);
+    w->name_src = NULL;
     return rc ? rc : w->err;
 }

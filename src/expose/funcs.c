@@ -78,7 +78,10 @@ static int func_new(promc_collector_t **out, const promc_metric_opts_t *o, promc
     strcpy(full, fam);
     if (ul && !promc__name_has_unit(fam, fl, unit))
         strcat(strcat(full, "_"), unit);
-    rc = promc__name_check_metric("metric name", full);
+    rc = promc__name_check_metric_as(
+        "metric name", full,
+        !o->no_register &&
+            promc__registry_legacy_names(o->registry ? o->registry : promc_registry_default()));
     strcat(strcpy(total, full), "_total");
     const char *names[] = {full, total};
     promc_collector_t *c = NULL;

@@ -395,13 +395,17 @@ static int write_scrape(promc_handler_t *h, const promc_handler_request_t *req,
     for (size_t i = 0; i < req->name_count && n < MAX_NAME_FILTERS; i++)
         if (req->names[i] != NULL)
             names[n++] = req->names[i];
+    promc_escaping_t esc;
+    bool asked;
+    promc_format_t format = promc_format_negotiate_escaping(req->accept, &esc, &asked);
     promc_expose_opts_t opts = {
-        .format = promc_format_negotiate(req->accept),
+        .format = format,
+        .escaping = esc,
         .names = n > 0 ? names : NULL,
         .name_count = n,
         .gzip = promc_gzip_accepted(req->accept_encoding),
     };
-    s.content_type = promc_format_content_type(opts.format);
+    s.content_type = promc_content_type(opts.format, esc, asked);
     s.gzip = opts.gzip;
     int rc = promc_registry_write(h->registry, &opts, scrape_sink, &s);
     if (store != stack)

@@ -30,18 +30,30 @@ static const char *om_type(promc_type_t t)
     return "unknown";
 }
 
+/* The family's name and a suffix as the header writes them: quoted when the escaping allows
+ * UTF-8 and the name is outside the legacy set. */
+static void put_family_name(promc__writer_t *w, const char *name, const char *suffix)
+{
+    /* Always anew: a header starts a family, and a collector's name buffer is reused. */
+    promc__writer_name(w, name);
+    if (w->quote)
+        promc__put_c(w, '"');
+    promc__put(w, w->oname, w->oname_len);
+    promc__put_s(w, suffix);
+    if (w->quote)
+        promc__put_c(w, '"');
+}
+
 /* "# HELP name+suffix help" and "# TYPE name+suffix type"; `om` also escapes quotes in HELP. */
 static void put_help_type(promc__writer_t *w, const char *name, const char *suffix,
                           const char *help, bool om, const char *tname)
 {
     promc__put(w, "# HELP ", 7);
-    promc__put_s(w, name);
-    promc__put_s(w, suffix);
+    put_family_name(w, name, suffix);
     promc__put_c(w, ' ');
     promc__put_escaped(w, help, strlen(help), om);
     promc__put(w, "\n# TYPE ", 8);
-    promc__put_s(w, name);
-    promc__put_s(w, suffix);
+    put_family_name(w, name, suffix);
     promc__put_c(w, ' ');
     promc__put_s(w, tname);
     promc__put_c(w, '\n');
@@ -79,7 +91,7 @@ void promc__put_header(promc__writer_t *w, const char *name, const char *help, p
     put_help_type(w, name, suffix, help, om, tname);
     if (om && unit && unit[0]) {
         promc__put(w, "# UNIT ", 7);
-        promc__put_s(w, name);
+        put_family_name(w, name, "");
         promc__put_c(w, ' ');
         promc__put_s(w, unit);
         promc__put_c(w, '\n');
@@ -105,6 +117,17 @@ int promc__append_pair(promc__strbuf_t *b, const char *name, size_t nlen, const 
     return 0;
 }
 
+int promc__append_pair_esc(promc__strbuf_t *b, const char *name, size_t nlen, const char *v,
+                           size_t vlen, promc_escaping_t esc)
+{
+    if (b->len && promc__strbuf_append(b, ",", 1))
+        return PROMC_ENOMEM;
+    if (promc__append_label_name(b, name, nlen, esc) || promc__strbuf_append(b, "=\"", 2) ||
+        promc__escape_into(b, v, vlen, true) || promc__strbuf_append(b, "\"", 1))
+        return PROMC_ENOMEM;
+    return 0;
+}
+
 /* Joins the child's labels, sorted by name, into w->lab, and notes where the extra label of the
  * metric (le, or an enum's own name) goes: between pre_end and post_start. */
 int promc__join_labels(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *s)
@@ -113,13 +136,15 @@ int promc__join_labels(promc__writer_t *w, const promc_metric_t *m, const promc_
     b->len = 0;
     w->pre_end = w->post_start = 0;
     size_t all = m->label_count + m->const_count;
+    bool fast = m->labels_legacy && w->esc != PROMC_ESCAPING_DOTS;
     for (size_t k = 0; k < all; k++) {
         if (k == m->extra_pos)
             w->pre_end = b->len;
         size_t i = m->label_order[k];
         const char *ln = m->label_names[i];
         promc_str_t v = promc__label_value(m, s, i);
-        if (promc__append_pair(b, ln, strlen(ln), v.ptr, v.len))
+        if (fast ? promc__append_pair(b, ln, strlen(ln), v.ptr, v.len)
+                 : promc__append_pair_esc(b, ln, strlen(ln), v.ptr, v.len, w->esc))
             return promc__err(PROMC_ENOMEM, "labels");
     }
     if (m->extra_pos >= all) {
@@ -153,10 +178,12 @@ int promc__join_info_labels(promc__writer_t *w, const promc_metric_t *m, const p
         if (take_metric) {
             size_t i = m->label_order[k++];
             promc_str_t v = promc__label_value(m, s, i);
-            rc = promc__append_pair(b, m->label_names[i], strlen(m->label_names[i]), v.ptr, v.len);
+            rc = promc__append_pair_esc(b, m->label_names[i], strlen(m->label_names[i]), v.ptr,
+                                        v.len, w->esc);
         } else {
             const promc_label_t *l = &il->labels[j++];
-            rc = promc__append_pair(b, l->name.ptr, l->name.len, l->value.ptr, l->value.len);
+            rc = promc__append_pair_esc(b, l->name.ptr, l->name.len, l->value.ptr, l->value.len,
+                                        w->esc);
         }
         if (rc)
             return promc__err(PROMC_ENOMEM, "labels");

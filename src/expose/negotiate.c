@@ -73,8 +73,9 @@ static double parse_q(span_t v)
 }
 
 /* Reads the parameters of one list element (p, n), the first ';' being at semi (or NULL): the
- * q-value (1 when absent) and, if asked, the version parameter. */
-static double read_params(const char *p, size_t n, const char *semi, span_t *version)
+ * q-value (1 when absent) and, if asked, the version and escaping parameters. */
+static double read_params(const char *p, size_t n, const char *semi, span_t *version,
+                          span_t *escaping)
 {
     double q = 1.0;
     while (semi) {
@@ -95,25 +96,50 @@ static double read_params(const char *p, size_t n, const char *semi, span_t *ver
             q = parse_q(v);
         else if (version && span_ieq(k, "version"))
             *version = v;
+        else if (escaping && span_ieq(k, "escaping"))
+            *escaping = v;
     }
     return q;
 }
 
-/* One media range: returns the format it asks for (or -1) and its q-value. */
-static int media_range(const char *p, size_t n, double *q)
+/* The escaping= value: a scheme, or -1 for none or one we do not know (ignored, as
+ * client_golang ignores it). */
+static int escaping_of(span_t v)
+{
+    if (!v.p)
+        return -1;
+    if (span_ieq(v, "allow-utf-8"))
+        return PROMC_ESCAPING_ALLOW_UTF8;
+    if (span_ieq(v, "underscores"))
+        return PROMC_ESCAPING_UNDERSCORES;
+    if (span_ieq(v, "dots"))
+        return PROMC_ESCAPING_DOTS;
+    if (span_ieq(v, "values"))
+        return PROMC_ESCAPING_VALUES;
+    return -1;
+}
+
+/* One media range: returns the format it asks for (or -1), its q-value and its escaping (or
+ * -1). */
+static int media_range(const char *p, size_t n, double *q, int *esc)
 {
     const char *semi = find_unquoted(p, n, ';');
     span_t type = trim(p, semi ? (size_t)(semi - p) : n);
-    span_t version = {NULL, 0};
-    *q = read_params(p, n, semi, &version);
+    span_t version = {NULL, 0}, escaping = {NULL, 0};
+    *q = read_params(p, n, semi, &version, &escaping);
+    *esc = escaping_of(escaping);
     if (span_ieq(type, "application/openmetrics-text")) {
-        if (!version.p || span_ieq(version, "1.0.0") || span_ieq(version, "0.0.1"))
+        if (!version.p || span_ieq(version, "1.0.0"))
             return PROMC_FORMAT_OPENMETRICS;
+        if (span_ieq(version, "0.0.1"))
+            return PROMC_FORMAT_OPENMETRICS_0_0_1;
         return -1;
     }
     if (span_ieq(type, "text/plain")) {
         if (!version.p || span_ieq(version, "0.0.4"))
             return PROMC_FORMAT_TEXT;
+        if (span_ieq(version, "1.0.0"))
+            return PROMC_FORMAT_TEXT_1_0_0;
         return -1;
     }
     if (span_ieq(type, "*/*") || span_ieq(type, "text/*"))
@@ -123,26 +149,36 @@ static int media_range(const char *p, size_t n, double *q)
     return -1;
 }
 
-promc_format_t promc_format_negotiate(const char *accept)
+promc_format_t promc_format_negotiate_escaping(const char *accept, promc_escaping_t *escaping,
+                                               bool *asked)
 {
-    if (!accept)
-        return PROMC_FORMAT_TEXT;
-    int best = -1;
+    int best = -1, best_esc = -1;
     double best_q = 0;
-    const char *p = accept;
+    const char *p = accept ? accept : "";
     while (*p) {
         size_t len = strlen(p);
         const char *comma = find_unquoted(p, len, ',');
         size_t n = comma ? (size_t)(comma - p) : len;
         double q;
-        int f = media_range(p, n, &q);
+        int esc;
+        int f = media_range(p, n, &q, &esc);
         if (f >= 0 && q > 0 && q > best_q) {
             best = f;
             best_q = q;
+            best_esc = esc;
         }
         p += n + (comma ? 1 : 0);
     }
+    if (escaping)
+        *escaping = best_esc < 0 ? PROMC_ESCAPING_UNDERSCORES : (promc_escaping_t)best_esc;
+    if (asked)
+        *asked = best_esc >= 0;
     return best < 0 ? PROMC_FORMAT_TEXT : (promc_format_t)best;
+}
+
+promc_format_t promc_format_negotiate(const char *accept)
+{
+    return promc_format_negotiate_escaping(accept, NULL, NULL);
 }
 
 const char *promc_format_content_type(promc_format_t f)
@@ -150,10 +186,48 @@ const char *promc_format_content_type(promc_format_t f)
     switch (f) {
     case PROMC_FORMAT_OPENMETRICS:
         return "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    case PROMC_FORMAT_OPENMETRICS_0_0_1:
+        return "application/openmetrics-text; version=0.0.1; charset=utf-8";
+    case PROMC_FORMAT_TEXT_1_0_0:
+        return "text/plain; version=1.0.0; charset=utf-8";
     case PROMC_FORMAT_TEXT:
         return "text/plain; version=0.0.4; charset=utf-8";
     }
     return "text/plain; version=0.0.4; charset=utf-8";
+}
+
+const char *promc_content_type(promc_format_t f, promc_escaping_t e, bool with_escaping)
+{
+    /* The escaping parameter is echoed on the 1.0.0 formats, which know it. */
+    if (!with_escaping || (f != PROMC_FORMAT_OPENMETRICS && f != PROMC_FORMAT_TEXT_1_0_0))
+        return promc_format_content_type(f);
+    static const char *const om[] = {
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=dots",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=values"};
+    static const char *const text[] = {
+        "text/plain; version=1.0.0; charset=utf-8; escaping=underscores",
+        "text/plain; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
+        "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
+        "text/plain; version=1.0.0; charset=utf-8; escaping=values"};
+    unsigned i = (unsigned)e < 4 ? (unsigned)e : 0;
+    return f == PROMC_FORMAT_OPENMETRICS ? om[i] : text[i];
+}
+
+const char *promc_escaping_name(promc_escaping_t e)
+{
+    switch (e) {
+    case PROMC_ESCAPING_ALLOW_UTF8:
+        return "allow-utf-8";
+    case PROMC_ESCAPING_DOTS:
+        return "dots";
+    case PROMC_ESCAPING_VALUES:
+        return "values";
+    case PROMC_ESCAPING_UNDERSCORES:
+        break;
+    }
+    return "underscores";
 }
 
 bool promc_gzip_accepted(const char *accept_encoding)
@@ -168,7 +242,7 @@ bool promc_gzip_accepted(const char *accept_encoding)
         const char *semi = find_unquoted(p, n, ';');
         span_t coding = trim(p, semi ? (size_t)(semi - p) : n);
         /* q may follow other parameters. */
-        double q = read_params(p, n, semi, NULL);
+        double q = read_params(p, n, semi, NULL, NULL);
         if (q > 0 && (span_ieq(coding, "gzip") || span_ieq(coding, "x-gzip")))
             return true;
         p += n + (comma ? 1 : 0);

@@ -2,11 +2,13 @@
 /* The writer's output side: a chunk buffer that a sink drains, gzip through zlib, the escaping of
  * label values and HELP, and the name[] filter. */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <zlib.h>
 #include "alloc.h"
 #include "err.h"
 #include "hash.h"
+#include "names.h"
 #include "writer.h"
 
 static void sink_out(promc__writer_t *w, const void *p, size_t n)
@@ -121,16 +123,24 @@ bool promc__writer_allowed(const promc__writer_t *w, const char *name, const cha
 int promc__writer_init(promc__writer_t *w, const promc_expose_opts_t *opts, promc_sink_fn sink,
                        void *ud, bool internal_sink)
 {
-    static const promc_expose_opts_t defaults = {PROMC_FORMAT_TEXT, NULL, 0, false, 0};
+    static const promc_expose_opts_t defaults = {0};
     memset(w, 0, sizeof *w);
     promc__strbuf_init(&w->lab, (size_t)1 << 30);
+    promc__strbuf_init(&w->oname_buf, 1 << 20);
     if (!opts)
         opts = &defaults;
-    if (opts->format != PROMC_FORMAT_TEXT && opts->format != PROMC_FORMAT_OPENMETRICS)
+    if ((unsigned)opts->format > PROMC_FORMAT_TEXT_1_0_0)
         return promc__err(PROMC_EINVAL, "unknown format %d", (int)opts->format);
+    if ((unsigned)opts->escaping > PROMC_ESCAPING_VALUES)
+        return promc__err(PROMC_EINVAL, "unknown escaping %d", (int)opts->escaping);
+    w->esc = opts->escaping;
     if (opts->name_count && !opts->names)
         return promc__err(PROMC_EINVAL, "name_count without names");
-    w->fmt = opts->format;
+    /* OpenMetrics 0.0.1 is written as 1.0.0, text 1.0.0 as 0.0.4: they differ in their
+     * Content-Type, and in what the escaping lets through. */
+    w->fmt = opts->format == PROMC_FORMAT_OPENMETRICS_0_0_1 ? PROMC_FORMAT_OPENMETRICS
+             : opts->format == PROMC_FORMAT_TEXT_1_0_0      ? PROMC_FORMAT_TEXT
+                                                            : opts->format;
     w->sink = sink;
     w->ud = ud;
     w->internal_sink = internal_sink;
@@ -165,6 +175,7 @@ int promc__writer_finish(promc__writer_t *w)
 
 void promc__writer_destroy(promc__writer_t *w)
 {
+    promc__strbuf_destroy(&w->oname_buf);
     if (w->z)
         deflateEnd(w->z);
     w->z = NULL;
@@ -172,4 +183,133 @@ void promc__writer_destroy(promc__writer_t *w)
     promc__free(w->buf);
     promc__free((void *)w->filter);
     promc__strbuf_destroy(&w->lab);
+}
+
+/* ---- names outside the legacy set ------------------------------------------------------------ */
+
+/* The code point at p (valid UTF-8: names are checked when they are made), and its length. */
+static unsigned rune_at(const unsigned char *p, size_t n, size_t *len)
+{
+    if (p[0] < 0x80 || n < 2) {
+        *len = 1;
+        return p[0];
+    }
+    if (p[0] < 0xe0) {
+        *len = 2;
+        return (unsigned)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+    }
+    if (p[0] < 0xf0 && n >= 3) {
+        *len = 3;
+        return (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+    }
+    if (n >= 4) {
+        *len = 4;
+        return (unsigned)(p[0] & 0x07) << 18 | (unsigned)(p[1] & 0x3f) << 12 |
+               (unsigned)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+    }
+    *len = 1;
+    return 0xfffd;
+}
+
+/* client_golang's isValidLegacyRune: a letter, '_' or ':' anywhere, a digit after the first
+ * byte. */
+static bool legacy_rune(unsigned r, size_t i)
+{
+    return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r == '_' || r == ':' ||
+           (r >= '0' && r <= '9' && i > 0);
+}
+
+/* Writes name (n bytes) escaped by `esc` (not allow-utf-8) into b. */
+static int escape_name(promc__strbuf_t *b, const char *name, size_t n, promc_escaping_t esc,
+                       bool legacy)
+{
+    int rc = 0;
+    if (esc == PROMC_ESCAPING_VALUES) {
+        if (legacy)
+            return promc__strbuf_append(b, name, n);
+        rc = promc__strbuf_append(b, "U__", 3);
+    }
+    const unsigned char *p = (const unsigned char *)name;
+    for (size_t i = 0, len; rc == 0 && i < n; i += len) {
+        unsigned r = rune_at(p + i, n - i, &len);
+        char hex[16];
+        switch (esc) {
+        case PROMC_ESCAPING_UNDERSCORES:
+            rc = legacy_rune(r, i) ? promc__strbuf_append(b, name + i, len)
+                                   : promc__strbuf_append(b, "_", 1);
+            break;
+        case PROMC_ESCAPING_DOTS:
+            if (r == '_')
+                rc = promc__strbuf_append(b, "__", 2);
+            else if (r == '.')
+                rc = promc__strbuf_append(b, "_dot_", 5);
+            else
+                rc = legacy_rune(r, i) ? promc__strbuf_append(b, name + i, len)
+                                       : promc__strbuf_append(b, "__", 2);
+            break;
+        case PROMC_ESCAPING_VALUES:
+            if (r == '_') {
+                rc = promc__strbuf_append(b, "__", 2);
+            } else if (legacy_rune(r, i)) {
+                rc = promc__strbuf_append(b, name + i, len);
+            } else {
+                int k = snprintf(hex, sizeof hex, "_%x_", r);
+                rc = promc__strbuf_append(b, hex, (size_t)k);
+            }
+            break;
+        case PROMC_ESCAPING_ALLOW_UTF8:
+            rc = promc__strbuf_append(b, name + i, len);
+            break;
+        }
+    }
+    return rc;
+}
+
+void promc__writer_name(promc__writer_t *w, const char *name)
+{
+    size_t n = strlen(name);
+    w->name_src = name;
+    w->quote = false;
+    w->oname = name;
+    w->oname_len = n;
+    bool legacy = promc__name_legacy_metric(name, n);
+    if (legacy && w->esc != PROMC_ESCAPING_DOTS)
+        return;
+    promc__strbuf_t *b = &w->oname_buf;
+    b->len = 0;
+    int rc;
+    if (w->esc == PROMC_ESCAPING_ALLOW_UTF8) {
+        w->quote = true;
+        rc = promc__escape_into(b, name, n, true);
+    } else {
+        rc = escape_name(b, name, n, w->esc, legacy);
+    }
+    if (rc != 0) {
+        if (!w->err)
+            w->err = promc__err(PROMC_ENOMEM, "escaping a name");
+        w->oname_len = 0;
+        return;
+    }
+    w->oname = b->data;
+    w->oname_len = b->len;
+}
+
+bool promc__label_name_kept(const char *name, size_t n, promc_escaping_t esc)
+{
+    if (!promc__name_legacy_label(name, n))
+        return false;
+    return esc != PROMC_ESCAPING_DOTS || (memchr(name, '_', n) == NULL);
+}
+
+int promc__append_label_name(promc__strbuf_t *b, const char *name, size_t n, promc_escaping_t esc)
+{
+    if (promc__label_name_kept(name, n, esc))
+        return promc__strbuf_append(b, name, n);
+    if (esc == PROMC_ESCAPING_ALLOW_UTF8) {
+        if (promc__strbuf_append(b, "\"", 1) || promc__escape_into(b, name, n, true) ||
+            promc__strbuf_append(b, "\"", 1))
+            return PROMC_ENOMEM;
+        return 0;
+    }
+    return escape_name(b, name, n, esc, promc__name_legacy_label(name, n)) ? PROMC_ENOMEM : 0;
 }

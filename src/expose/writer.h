@@ -37,6 +37,14 @@ typedef struct promc__writer {
     /* scratch for one child's joined labels */
     promc__strbuf_t lab;
     size_t pre_end, post_start;
+    /* Names outside the legacy set: how they are written, and the current family's name as
+     * written (promc__writer_name()), cached by the address of the name it came from. */
+    promc_escaping_t esc;
+    const char *name_src;
+    const char *oname;
+    size_t oname_len;
+    bool quote; /* allow-utf-8 and a name outside the set: {"name",labels} */
+    promc__strbuf_t oname_buf;
 } promc__writer_t;
 
 /* ---- output.c: the chunk buffer, gzip, escaping, the name[] filter ----------------------------
@@ -136,6 +144,17 @@ static inline void promc__put_escaped(promc__writer_t *w, const char *p, size_t 
     promc__put(w, p + start, n - start);
 }
 
+/* Makes `name` the family name the lines write: as it is when the escaping keeps it, else
+ * escaped (or marked for quoting) into the writer's scratch.  Cached by the name's address. */
+void promc__writer_name(promc__writer_t *w, const char *name);
+
+/* Whether the escaping writes a label name as it is. */
+bool promc__label_name_kept(const char *name, size_t n, promc_escaping_t esc);
+
+/* Appends a label name as the escaping writes it (quoted under allow-utf-8 when outside the
+ * set).  Returns 0 or PROMC_ENOMEM. */
+int promc__append_label_name(promc__strbuf_t *b, const char *name, size_t n, promc_escaping_t esc);
+
 /* Whether the name[] filter lets name+suffix through (always, without a filter). */
 bool promc__writer_allowed(const promc__writer_t *w, const char *name, const char *suffix);
 
@@ -156,6 +175,9 @@ void promc__put_side_header(promc__writer_t *w, const char *name, const char *su
  * PROMC_ENOMEM. */
 int promc__append_pair(promc__strbuf_t *b, const char *name, size_t nlen, const char *v,
                        size_t vlen);
+/* The same with the label name as the escaping writes it. */
+int promc__append_pair_esc(promc__strbuf_t *b, const char *name, size_t nlen, const char *v,
+                           size_t vlen, promc_escaping_t esc);
 
 /* Joins a child's labels, sorted by name, into w->lab, noting where the metric's extra label (le,
  * or an enum's own name) goes; an info's labels are merged with the metric's.  Returns 0 or
@@ -171,15 +193,37 @@ static inline void promc__put_line_text(promc__writer_t *w, const char *name, co
                                         const char *extra_name, const char *extra_value,
                                         size_t extra_len, const char *val, size_t vlen)
 {
-    promc__put_s(w, name);
-    promc__put_s(w, suffix);
+    if (name != w->name_src)
+        promc__writer_name(w, name);
     const promc__strbuf_t *b = &w->lab;
+    bool labels = extra_name || b->len;
+    if (!w->quote) {
+        promc__put(w, w->oname, w->oname_len);
+        promc__put_s(w, suffix);
+        if (labels)
+            promc__put_c(w, '{');
+    } else {
+        promc__put(w, "{\"", 2);
+        promc__put(w, w->oname, w->oname_len);
+        promc__put_s(w, suffix);
+        promc__put_c(w, '"');
+        if (labels)
+            promc__put_c(w, ',');
+    }
     if (extra_name) {
-        promc__put_c(w, '{');
         promc__put(w, b->data, w->pre_end);
         if (w->pre_end)
             promc__put_c(w, ',');
-        promc__put_s(w, extra_name);
+        if ((extra_name[0] == 'l' && extra_name[1] == 'e' && extra_name[2] == '\0') ||
+            promc__label_name_kept(extra_name, strlen(extra_name), w->esc)) {
+            promc__put_s(w, extra_name); /* le (every bucket line), or a name the scheme keeps */
+        } else {
+            promc__strbuf_t t;
+            promc__strbuf_init(&t, 1 << 20);
+            if (promc__append_label_name(&t, extra_name, strlen(extra_name), w->esc) == 0)
+                promc__put(w, t.data, t.len);
+            promc__strbuf_destroy(&t);
+        }
         promc__put(w, "=\"", 2);
         promc__put_escaped(w, extra_value, extra_len, true);
         promc__put_c(w, '"');
@@ -187,12 +231,11 @@ static inline void promc__put_line_text(promc__writer_t *w, const char *name, co
             promc__put_c(w, ',');
             promc__put(w, b->data + w->post_start, b->len - w->post_start);
         }
-        promc__put_c(w, '}');
     } else if (b->len) {
-        promc__put_c(w, '{');
         promc__put(w, b->data, b->len);
-        promc__put_c(w, '}');
     }
+    if (labels || w->quote)
+        promc__put_c(w, '}');
     promc__put_c(w, ' ');
     promc__put(w, val, vlen);
     promc__put_c(w, '\n');

@@ -29,9 +29,9 @@ void promc__http_on_request(struct evhttp_request *ev, void *arg)
     if (r.path == NULL || r.path[0] == '\0')
         r.path = "/";
     /* evhttp takes any "HTTP/d.d" and answers in the same version: "HTTP/0.0 200 OK" for a
-     * request line that says HTTP/0.0, "HTTP/1.9 200 OK" for 1.9, "HTTP/1.-1" for 1.-1 (found by fuzz_http).  A later
-     * 1.x is answered as 1.1, the highest we speak (RFC 9110, 2.5); another major version gets a
-     * 505 in HTTP/1.0, which closes the connection after it. */
+     * request line that says HTTP/0.0, "HTTP/1.9 200 OK" for 1.9, "HTTP/1.-1" for 1.-1 (found by
+     * fuzz_http).  A later 1.x is answered as 1.1, the highest we speak (RFC 9110, 2.5); another
+     * major version gets a 505 in HTTP/1.0, which closes the connection after it. */
     if (ev->major == 1 && ev->minor != 0)
         ev->minor = 1; /* 1.2, 1.10 and (evhttp reads a sign) 1.-1 alike */
     if (ev->major != 1) {

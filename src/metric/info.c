@@ -26,7 +26,9 @@ int promc_info_set(promc_info_t *i, const promc_label_t *labels, size_t n)
         if ((!labels[k].name.ptr && labels[k].name.len) ||
             (!labels[k].value.ptr && labels[k].value.len))
             return promc__err(PROMC_EINVAL, "promc_info_set: label %zu is NULL", k);
-        int rc = promc__name_check_label(labels[k].name.ptr, labels[k].name.len);
+        int rc = promc__name_check_label_as(
+            labels[k].name.ptr, labels[k].name.len,
+            promc__registry_legacy_names(atomic_load(&m->entry.registry)));
         if (!rc)
             rc = promc__utf8_check(labels[k].value.ptr, labels[k].value.len,
                                    "info '%.100s': label '%.*s'", m->name, (int)labels[k].name.len,

@@ -39,17 +39,25 @@ static int build_name(const promc__metric_ops_t *ops, const promc_metric_opts_t 
     return 0;
 }
 
+/* Whether the registry the metric will join keeps the legacy name rules. */
+static bool legacy_names(const promc_metric_opts_t *o)
+{
+    return !o->no_register &&
+           promc__registry_legacy_names(o->registry ? o->registry : promc_registry_default());
+}
+
 static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t *o)
 {
     if (!o || !o->name)
         return promc__err(PROMC_EINVAL, "metric options without a name");
+    bool legacy = legacy_names(o);
     if (o->label_count && !o->label_names)
         return promc__err(PROMC_EINVAL, "label_count without label_names");
     for (size_t i = 0; i < o->label_count; i++) {
         const char *l = o->label_names[i];
         if (!l)
             return promc__err(PROMC_EINVAL, "label name %zu is NULL", i);
-        int rc = promc__name_check_label(l, strlen(l));
+        int rc = promc__name_check_label_as(l, strlen(l), legacy);
         if (rc)
             return rc;
         if (ops->reserved_label && strcmp(l, ops->reserved_label) == 0)
@@ -64,7 +72,7 @@ static int check_opts(const promc__metric_ops_t *ops, const promc_metric_opts_t 
         const promc_label_t *l = &o->const_labels[i];
         if ((!l->name.ptr && l->name.len) || (!l->value.ptr && l->value.len))
             return promc__err(PROMC_EINVAL, "const label %zu is NULL", i);
-        int rc = promc__name_check_label(l->name.ptr, l->name.len);
+        int rc = promc__name_check_label_as(l->name.ptr, l->name.len, legacy);
         if (rc)
             return rc;
         if (ops->reserved_label && strlen(ops->reserved_label) == l->name.len &&
@@ -242,7 +250,7 @@ static int metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
     rc = build_name(ops, o, &m->name);
     if (rc)
         goto fail;
-    rc = promc__name_check_metric("metric name", m->name);
+    rc = promc__name_check_metric_as("metric name", m->name, legacy_names(o));
     if (rc)
         goto fail;
     m->help = promc__strdup(o->help ? o->help : "");
@@ -290,6 +298,10 @@ static int metric_create(const promc__metric_ops_t *ops, const promc_metric_opts
         }
         qsort_r(m->label_order, all, sizeof(size_t), cmp_label_index, m->label_names);
     }
+    m->labels_legacy = true;
+    for (size_t i = 0; i < all; i++)
+        if (!promc__name_legacy_label(m->label_names[i], strlen(m->label_names[i])))
+            m->labels_legacy = false;
     m->extra_pos = all;
     m->max_children = o->max_children;
     m->on_limit = o->on_limit;

@@ -153,6 +153,7 @@ struct promc_metric {
      * sorted order, over all of them (promc__label_value() reads any). */
     char **label_names;
     size_t const_count;
+    bool labels_legacy; /* every label name keeps the legacy rules: written as it is */
     promc_str_t *const_values;
     size_t *label_order;
     /* Histogram, Enum: where the extra label (le, or the enum's own name) goes among the sorted

@@ -58,6 +58,9 @@ void promc__registry_detach(promc__entry_t *e);
  * and *n = 0 when none. */
 const promc_label_t *promc__registry_const_labels(const promc_registry_t *r, size_t *n);
 
+/* Whether the registry keeps the legacy name rules (promc_registry_set_legacy_names). */
+bool promc__registry_legacy_names(const promc_registry_t *r);
+
 /* The registry's default limit of children (promc_registry_set_max_children); 0: none. */
 size_t promc__registry_max_children(const promc_registry_t *r);
 

@@ -31,6 +31,7 @@ struct promc_registry {
     size_t name_count;
     _Atomic bool created;
     _Atomic size_t max_children;
+    _Atomic bool legacy_names; /* promc_registry_set_legacy_names() */
     bool is_default;
     /* promc_registry_set_const_labels(): set once, while empty; read without the lock after. */
     _Atomic(const promc_label_t *) const_labels;
@@ -221,7 +222,8 @@ int promc_registry_set_const_labels(promc_registry_t *r, const promc_label_t *la
         const promc_label_t *l = &labels[i];
         if (l->name.ptr == NULL || (l->value.ptr == NULL && l->value.len))
             return promc__err(PROMC_EINVAL, "registry const label %zu is NULL", i);
-        int rc = promc__name_check_label(l->name.ptr, l->name.len);
+        int rc =
+            promc__name_check_label_as(l->name.ptr, l->name.len, promc__registry_legacy_names(r));
         if (rc)
             return rc;
         for (size_t j = 0; j < i; j++)
@@ -280,6 +282,18 @@ const promc_label_t *promc__registry_const_labels(const promc_registry_t *r, siz
           : NULL;
     *n = l ? r->const_label_count : 0;
     return l;
+}
+
+void promc_registry_set_legacy_names(promc_registry_t *r, bool legacy)
+{
+    if (r)
+        atomic_store_explicit(&r->legacy_names, legacy, memory_order_relaxed);
+}
+
+bool promc__registry_legacy_names(const promc_registry_t *r)
+{
+    return r ? atomic_load_explicit(&((promc_registry_t *)r)->legacy_names, memory_order_relaxed)
+             : false;
 }
 
 size_t promc__registry_max_children(const promc_registry_t *r)

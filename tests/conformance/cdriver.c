@@ -747,6 +747,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "cdriver: promc_registry_new: %s\n", promc_err_name(rc));
         return 1;
     }
+    /* client_python 0.16 has the legacy name rules; promc's default, UTF-8 names as in
+     * Prometheus 3, is tested in tests/unit/test_names.c. */
+    promc_registry_set_legacy_names(d.reg, true);
     d.errors = open_out(outdir, "errors.txt");
     d.details = open_out(outdir, "details.txt");
 

@@ -89,7 +89,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (req.query == NULL || strstr(req.query, "name") == NULL) {
             char *want;
             size_t want_len;
-            promc_expose_opts_t o = {.format = promc_format_negotiate(req.accept)};
+            promc_escaping_t esc;
+            promc_expose_opts_t o = {.format =
+                                         promc_format_negotiate_escaping(req.accept, &esc, NULL)};
+            o.escaping = esc;
             if (promc_registry_write_buf(r, &o, &want, &want_len) != 0)
                 abort();
             if (want_len != seen.len || memcmp(want, seen.body, want_len) != 0)

@@ -133,8 +133,8 @@ static void check_answer(const char *resp, size_t len)
     bool v1x =
         len >= 12 && (memcmp(resp, "HTTP/1.0 ", 9) == 0 || memcmp(resp, "HTTP/1.1 ", 9) == 0);
     /* evhttp's own error answers (a request it refuses before promc sees it: 400, 413, 501)
-     * echo the request's version as evhttp read it, sign and all ("HTTP/-1.1"): a libevent behaviour, listed in
-     * docs/ROBUSTNESS.md.  Every answer promc writes is HTTP/1.0 or 1.1. */
+     * echo the request's version as evhttp read it, sign and all ("HTTP/-1.1"): a libevent
+     * behaviour, listed in docs/ROBUSTNESS.md.  Every answer promc writes is HTTP/1.0 or 1.1. */
     size_t i = 5;
     bool echoed = len >= 12 && memcmp(resp, "HTTP/", 5) == 0;
     while (echoed && i < len && ((resp[i] >= '0' && resp[i] <= '9') || resp[i] == '-'))

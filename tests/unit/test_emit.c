@@ -172,7 +172,8 @@ static int collect(void *ud, promc_emit_t *e)
 static int failing_collect(void *ud, promc_emit_t *e)
 {
     (void)ud;
-    CHECK_RC(promc_emit_family(e, "bad name", "", PROMC_GAUGE, NULL), PROMC_ENAME);
+    CHECK_RC(promc_emit_family(e, "", "", PROMC_GAUGE, NULL),
+             PROMC_ENAME); /* bad under both name rules */
     return PROMC_ECOLLECT;
 }
 
@@ -181,6 +182,7 @@ static void collector_lifecycle(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
+    promc_registry_set_legacy_names(r, true); /* the legacy rules are tested here */
     int calls = 0;
     promc_collector_t *c;
     const char *names[] = {"queue_items_total", "queue_items_created", "up"};
@@ -229,6 +231,7 @@ static void func_metrics(void)
 {
     promc_registry_t *r;
     REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_legacy_names(r, true); /* the legacy rules are tested here */
     promc_registry_set_created(r, false);
     promc_collector_t *q, *b;
     REQUIRE_RC(promc_gauge_func_new(

@@ -139,6 +139,7 @@ static void validation(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
+    promc_registry_set_legacy_names(r, true); /* the legacy rules are tested here */
     promc_counter_t *c;
     promc_histogram_t *h;
     promc_summary_t *s;
@@ -277,6 +278,7 @@ static void types(void)
 {
     promc_registry_t *r;
     CHECK_RC(promc_registry_new(&r), 0);
+    promc_registry_set_legacy_names(r, true); /* the legacy rules are tested here */
     promc_registry_set_created(r, false);
     promc_gauge_t *g;
     CHECK_RC(promc_gauge_new(&g,
@@ -489,6 +491,7 @@ static void const_labels(void)
 {
     promc_registry_t *r;
     REQUIRE_RC(promc_registry_new(&r), 0);
+    promc_registry_set_legacy_names(r, true); /* the legacy rules are tested here */
     promc_registry_set_created(r, false);
     const promc_label_t cl[] = {{PROMC_STR("region"), PROMC_STR("eu")},
                                 {PROMC_STR("env"), PROMC_STR("pr\"od")}};

@@ -151,6 +151,7 @@ static void registry_const_labels(void)
     promc_registry_t *r = NULL;
     REQUIRE_RC(promc_registry_new(&r), 0);
     promc_registry_set_created(r, false);
+    promc_registry_set_legacy_names(r, true); /* "a-b" is a bad name under the legacy rules */
     promc_label_t bad1[] = {{PROMC_STR("a-b"), PROMC_STR("x")}};
     promc_label_t bad2[] = {{PROMC_STR("__x"), PROMC_STR("x")}};
     promc_label_t bad3[] = {{PROMC_STR("a"), PROMC_STR("x")}, {PROMC_STR("a"), PROMC_STR("y")}};
