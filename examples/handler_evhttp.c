@@ -10,17 +10,7 @@
 #include <event2/keyvalq_struct.h>
 #include <promc/promc.h>
 
-/* ---- the glue: 14 lines ---- */
-static int on_write(void *req, const promc_handler_head_t *head, const void *data, size_t len)
-{
-    for (size_t i = 0; head && i < head->header_count; i++)
-        evhttp_add_header(evhttp_request_get_output_headers(req), head->headers[i].name,
-                          head->headers[i].value);
-    int rc = evbuffer_add(evhttp_request_get_output_buffer(req), data, len);
-    evhttp_send_reply(req, head->status, NULL, NULL); /* whole: no_stream below */
-    return rc;
-}
-
+/* ---- the glue: 10 statements (16 lines as formatted) ---- */
 static void serve_metrics(struct evhttp_request *req, void *handler)
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
@@ -29,11 +19,16 @@ static void serve_metrics(struct evhttp_request *req, void *handler)
         .query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req)),
         .accept = evhttp_find_header(in, "Accept"),
         .accept_encoding = evhttp_find_header(in, "Accept-Encoding"),
-        .scrape_timeout = evhttp_find_header(in, "X-Prometheus-Scrape-Timeout-Seconds"),
-        .no_stream = true,
-    };
-    if (promc_handler_serve(handler, &r, on_write, req) != 0)
-        fprintf(stderr, "scrape: %s\n", promc_last_error()); /* the reply went out regardless */
+        .scrape_timeout = evhttp_find_header(in, "X-Prometheus-Scrape-Timeout-Seconds")};
+    promc_handler_response_t out;
+    if (promc_handler_serve_buf(handler, &r, &out) != 0)
+        return evhttp_send_error(req, 500, NULL);
+    for (size_t i = 0; i < out.header_count; i++)
+        evhttp_add_header(evhttp_request_get_output_headers(req), out.headers[i].name,
+                          out.headers[i].value);
+    evbuffer_add(evhttp_request_get_output_buffer(req), out.body, out.len);
+    evhttp_send_reply(req, out.status, NULL, NULL);
+    promc_handler_response_free(&out);
 }
 /* ---- end of the glue ---- */
 

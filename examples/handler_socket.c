@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <promc/promc.h>
 
-/* ---- the glue: 14 lines ---- */
+/* ---- the glue: 9 statements (12 lines as formatted) ---- */
 static int on_write(void *fd, const promc_handler_head_t *head, const void *data, size_t len)
 {
     char hd[512];

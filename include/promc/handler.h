@@ -89,6 +89,26 @@ PROMC_API PROMC_NODISCARD int promc_handler_serve(promc_handler_t *h,
                                                   const promc_handler_request_t *req,
                                                   promc_handler_write_fn write, void *ud);
 
+/* A whole response, for servers that send a buffer (promc_handler_serve_buf()).  Since: 0.2 */
+typedef struct promc_handler_response {
+    int status;
+    promc_handler_header_t headers[4]; /* Content-Type first; values in static storage */
+    size_t header_count;
+    char *body; /* malloc'ed (promc's allocator); free with promc_handler_response_free() */
+    size_t len;
+} promc_handler_response_t;
+
+/* promc_handler_serve() into one buffer: the whole response, however large (req->no_stream is
+ * implied).  Returns 0 with *out filled (any status), or PROMC_ENOMEM / PROMC_EINVAL with *out
+ * empty.  Thread-safety: any thread.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_handler_serve_buf(promc_handler_t *h,
+                                                      const promc_handler_request_t *req,
+                                                      promc_handler_response_t *out);
+
+/* Frees the body of a response from promc_handler_serve_buf() and empties it; NULL is a no-op.
+ * Thread-safety: any thread.  Since: 0.2 */
+PROMC_API void promc_handler_response_free(promc_handler_response_t *r);
+
 /* Frees the handler, unregistering its promhttp metrics when no other handler shares them.  NULL
  * is a no-op.  Not while a promc_handler_serve() on it runs.
  * Thread-safety: any thread, takes the registry lock.  Since: 0.2 */

@@ -474,3 +474,53 @@ int promc_handler_serve(promc_handler_t *h, const promc_handler_request_t *req,
         promc_gauge_inc(h->shared->in_flight);
     return write_scrape(h, req, write, ud); /* ends with scrape_done() */
 }
+
+/* ---- the whole response in one buffer ------------------------------------------------------ */
+
+typedef struct buf_out {
+    promc_handler_response_t *r;
+    promc__strbuf_t body;
+} buf_out_t;
+
+static int buf_write(void *ud, const promc_handler_head_t *head, const void *data, size_t len)
+{
+    buf_out_t *o = ud;
+    if (head) {
+        o->r->status = head->status;
+        size_t n = head->header_count < 4 ? head->header_count : 4;
+        for (size_t i = 0; i < n; i++)
+            o->r->headers[i] = head->headers[i]; /* static strings, all of them */
+        o->r->header_count = n;
+    }
+    return promc__strbuf_append(&o->body, data, len) != 0;
+}
+
+int promc_handler_serve_buf(promc_handler_t *h, const promc_handler_request_t *req,
+                            promc_handler_response_t *out)
+{
+    if (out == NULL || req == NULL)
+        return promc__err(PROMC_EINVAL, "promc_handler_serve_buf: %s is NULL",
+                          out == NULL ? "out" : "req");
+    memset(out, 0, sizeof *out);
+    promc_handler_request_t whole = *req;
+    whole.no_stream = true;
+    buf_out_t o = {.r = out};
+    promc__strbuf_init(&o.body, SIZE_MAX);
+    int rc = promc_handler_serve(h, &whole, buf_write, &o);
+    if (rc != 0) {
+        promc__strbuf_destroy(&o.body);
+        memset(out, 0, sizeof *out);
+        return rc == PROMC_ESINK ? promc__err(PROMC_ENOMEM, "the response body") : rc;
+    }
+    out->body = o.body.data ? o.body.data : NULL;
+    out->len = o.body.len;
+    return 0;
+}
+
+void promc_handler_response_free(promc_handler_response_t *r)
+{
+    if (r == NULL)
+        return;
+    promc__free(r->body);
+    memset(r, 0, sizeof *r);
+}

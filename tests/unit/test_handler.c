@@ -277,8 +277,40 @@ static void timeout_and_limits(void)
     promc_registry_free(r);
 }
 
+/* promc_handler_serve_buf(): the whole response in one buffer, even past the streaming size. */
+static void serve_buf(void)
+{
+    promc_registry_t *r = setup();
+    REQUIRE(r != NULL);
+    promc_gauge_t *g = big_registry(r);
+    REQUIRE(g != NULL);
+    char *want = NULL;
+    size_t want_len = 0;
+    REQUIRE_RC(promc_registry_write_buf(r, NULL, &want, &want_len), 0);
+    promc_handler_t *h = NULL;
+    REQUIRE_RC(promc_handler_new(&h, &(promc_handler_opts_t){.registry = r, .no_instrument = true}),
+               0);
+    promc_handler_response_t out;
+    CHECK_RC(promc_handler_serve_buf(h, &(promc_handler_request_t){0}, &out), 0);
+    CHECK(out.status == 200 && out.header_count == 2);
+    CHECK(strcmp(out.headers[0].name, "Content-Type") == 0 &&
+          strcmp(out.headers[0].value, "text/plain; version=0.0.4; charset=utf-8") == 0);
+    CHECK(out.len == want_len && memcmp(out.body, want, want_len) == 0);
+    promc_handler_response_free(&out);
+    CHECK(out.body == NULL && out.len == 0);
+    CHECK_RC(promc_handler_serve_buf(h, &(promc_handler_request_t){.method = "PUT"}, &out), 0);
+    CHECK(out.status == 405 && out.header_count == 2 && strcmp(out.headers[1].name, "Allow") == 0);
+    promc_handler_response_free(&out);
+    CHECK_RC(promc_handler_serve_buf(h, NULL, &out), PROMC_EINVAL);
+    promc_handler_response_free(NULL);
+    promc_buf_free(want);
+    promc_handler_free(h);
+    promc_gauge_free(g);
+    promc_registry_free(r);
+}
+
 static const check_case_t cases[] = {CHECK_CASE(whole_response), CHECK_CASE(name_filter),
-                                     CHECK_CASE(streams_past_a_mebibyte),
+                                     CHECK_CASE(serve_buf), CHECK_CASE(streams_past_a_mebibyte),
                                      CHECK_CASE(timeout_and_limits)};
 
 int main(int argc, char **argv)
