@@ -252,6 +252,24 @@ PROMC_API double promc_gauge_value(const promc_gauge_t *g);
  * observe records one value: bucket count (value <= upper bound), _count and _sum.
  * Thread-safety: any thread, lock-free; never fail.  Since: 0.1 */
 PROMC_API void promc_histogram_observe(promc_histogram_t *h, double value);
+
+/* As promc_counter_add() / promc_histogram_observe(), recording an exemplar: the labels (a trace
+ * ID, say), the amount or value, and the time now.  A counter child keeps its latest exemplar, a
+ * histogram child one per bucket (the bucket the value falls in); they are written in
+ * OpenMetrics (`x_total 5.0 # {trace_id="abc"} 1.0 1700000000.123456`) and left out of text
+ * 0.0.4.  Label names follow the legacy rules, values must be UTF-8, and names and values
+ * together at most 128 characters (OpenMetrics): PROMC_ELABELNAME, PROMC_ERESERVED, PROMC_EUTF8
+ * or PROMC_ETOOBIG otherwise, and then nothing is counted.  PROMC_EINVAL for a NULL handle, a
+ * negative or NaN amount, a NaN value; PROMC_ENOMEM when the first exemplar of a child finds no
+ * memory for its slots (the update itself is counted).  Two exemplars written at the same
+ * instant into one slot: one of them is dropped, never torn.  The plain update functions stay as
+ * fast as they were; this path costs the label check and a copy.
+ * Thread-safety: any thread, lock-free.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_counter_add_exemplar(promc_counter_t *c, double amount,
+                                                         const promc_label_t *labels, size_t n);
+PROMC_API PROMC_NODISCARD int promc_histogram_observe_exemplar(promc_histogram_t *h, double value,
+                                                               const promc_label_t *labels,
+                                                               size_t n);
 PROMC_API void promc_summary_observe(promc_summary_t *s, double value);
 
 /* Observations so far and their sum.  Thread-safety: any thread, lock-free.  Since: 0.1 */

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "reclaim.h"
 #include "strbuf.h"
+#include "exemplar.h"
 #include "writer.h"
 
 #define WRITE_BUF_LIMIT ((size_t)1 << 32) /* promc_registry_write_buf's cap: 4 GiB */
@@ -69,18 +70,48 @@ static unsigned sample_mask(const promc__writer_t *w, const promc_metric_t *m, b
     return mask;
 }
 
+/* " # {labels} value timestamp" of an exemplar slot into buf, as w's tail; false when the slot
+ * holds none. */
+static bool exemplar_tail(promc__writer_t *w, const promc__exemplar_t *slot, char *buf, size_t cap)
+{
+    promc__exemplar_snap_t x;
+    if (!promc__exemplar_load(slot, &x) || x.len + 96 > cap)
+        return false;
+    size_t o = 0;
+    memcpy(buf + o, " # {", 4);
+    o += 4;
+    memcpy(buf + o, x.text, x.len);
+    o += x.len;
+    buf[o++] = '}';
+    buf[o++] = ' ';
+    o += promc__fmt_double(x.value, buf + o);
+    buf[o++] = ' ';
+    o += promc__fmt_micros(x.ts_us, buf + o);
+    w->tail = buf;
+    w->tail_len = o;
+    return true;
+}
+
 static int child_samples(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *s,
                          unsigned mask, bool om)
 {
+    char ex[PROMC__EXEMPLAR_WORDS * 8 + 128];
     const char *name = m->name;
     switch (m->type) {
-    case PROMC_COUNTER:
+    case PROMC_COUNTER: {
+        const struct promc_counter *c = (const struct promc_counter *)s;
+        const promc__exemplar_t *slot =
+            om ? atomic_load_explicit(&((struct promc_counter *)c)->ex, memory_order_acquire)
+               : NULL;
+        if (slot)
+            exemplar_tail(w, slot, ex, sizeof ex);
         if (mask & S_TOTAL)
-            promc__put_line(w, name, "_total", NULL, NULL, 0,
-                            promc__counter_get((const struct promc_counter *)s));
+            promc__put_line(w, name, "_total", NULL, NULL, 0, promc__counter_get(c));
+        w->tail_len = 0;
         if (om && (mask & S_CREATED))
             promc__put_created(w, name, s);
         break;
+    }
     case PROMC_GAUGE:
         promc__put_line(w, name, "", NULL, NULL, 0, promc_gauge_value((const promc_gauge_t *)s));
         break;
@@ -88,11 +119,16 @@ static int child_samples(promc__writer_t *w, const promc_metric_t *m, const prom
         const promc_histogram_t *h = (const promc_histogram_t *)s;
         /* Read the counts once, so _count equals the +Inf bucket. */
         uint64_t acc = 0;
+        const promc__exemplar_t *slots =
+            om ? atomic_load_explicit(&((promc_histogram_t *)h)->ex, memory_order_acquire) : NULL;
         for (size_t i = 0; i < m->bound_count; i++) {
             acc += promc__histogram_bucket(h, i);
+            if (slots)
+                exemplar_tail(w, &slots[i], ex, sizeof ex);
             if (mask & S_BUCKET)
                 promc__put_line(w, name, "_bucket", "le", m->bound_text[i],
                                 strlen(m->bound_text[i]), (double)acc);
+            w->tail_len = 0;
         }
         if (mask & S_COUNT)
             promc__put_line(w, name, "_count", NULL, NULL, 0, (double)acc);

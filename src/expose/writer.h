@@ -45,6 +45,9 @@ typedef struct promc__writer {
     size_t oname_len;
     bool quote; /* allow-utf-8 and a name outside the set: {"name",labels} */
     promc__strbuf_t oname_buf;
+    /* Written before the newline of the next sample line (an exemplar), when tail_len > 0. */
+    const char *tail;
+    size_t tail_len;
 } promc__writer_t;
 
 /* ---- output.c: the chunk buffer, gzip, escaping, the name[] filter ----------------------------
@@ -238,6 +241,8 @@ static inline void promc__put_line_text(promc__writer_t *w, const char *name, co
         promc__put_c(w, '}');
     promc__put_c(w, ' ');
     promc__put(w, val, vlen);
+    if (w->tail_len)
+        promc__put(w, w->tail, w->tail_len);
     promc__put_c(w, '\n');
 }
 

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include "alloc.h"
 #include "err.h"
+#include "exemplar.h"
 #include "metric_internal.h"
 #include "slots.h"
 
@@ -144,6 +145,26 @@ static void counter_child_destroy(promc_metric_t *m, promc__child_t *s)
     struct promc_counter *c = (struct promc_counter *)s;
     if (c->mask)
         promc__free_aligned(c->stripes);
+    promc__free(atomic_load_explicit(&c->ex, memory_order_relaxed));
+}
+
+int promc_counter_add_exemplar(promc_counter_t *c, double amount, const promc_label_t *labels,
+                               size_t n)
+{
+    if (c == NULL)
+        return promc__err(PROMC_EINVAL, "promc_counter_add_exemplar: NULL counter");
+    char text[PROMC__EXEMPLAR_WORDS * 8];
+    size_t len;
+    int rc = promc__exemplar_format(labels, n, text, &len);
+    if (rc)
+        return rc;
+    if ((rc = promc_counter_add(c, amount)) != 0)
+        return rc;
+    promc__exemplar_t *slot = promc__exemplar_slots(&c->ex, 1);
+    if (slot == NULL)
+        return promc__err(PROMC_ENOMEM, "exemplar slot");
+    promc__exemplar_store(slot, text, len, amount);
+    return 0;
 }
 
 static uint64_t counter_state(promc_metric_t *m, const promc__child_t *s)

@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "err.h"
 #include "fmt.h"
+#include "exemplar.h"
 #include "metric_internal.h"
 #include "slots.h"
 
@@ -138,6 +139,36 @@ static void histogram_teardown(promc_metric_t *m)
     promc__free(m->bounds);
 }
 
+static void histogram_child_destroy(promc_metric_t *m, promc__child_t *s)
+{
+    (void)m;
+    promc__free(atomic_load_explicit(&((struct promc_histogram *)s)->ex, memory_order_relaxed));
+}
+
+int promc_histogram_observe_exemplar(promc_histogram_t *h, double value,
+                                     const promc_label_t *labels, size_t n)
+{
+    if (h == NULL)
+        return promc__err(PROMC_EINVAL, "promc_histogram_observe_exemplar: NULL histogram");
+    if (value != value)
+        return promc__err(PROMC_EINVAL, "promc_histogram_observe_exemplar: NaN");
+    char text[PROMC__EXEMPLAR_WORDS * 8];
+    size_t len;
+    int rc = promc__exemplar_format(labels, n, text, &len);
+    if (rc)
+        return rc;
+    promc_histogram_observe(h, value);
+    const promc_metric_t *m = h->s.metric;
+    size_t b = bucket_index(m, value);
+    if (b >= m->bound_count)
+        return 0;
+    promc__exemplar_t *slots = promc__exemplar_slots(&h->ex, m->bound_count);
+    if (slots == NULL)
+        return promc__err(PROMC_ENOMEM, "exemplar slots");
+    promc__exemplar_store(&slots[b], text, len, value);
+    return 0;
+}
+
 static uint64_t histogram_state(promc_metric_t *m, const promc__child_t *s)
 {
     (void)m;
@@ -153,6 +184,7 @@ static const promc__metric_ops_t histogram_ops = {
     .check = histogram_check,
     .setup = histogram_setup,
     .teardown = histogram_teardown,
+    .child_destroy = histogram_child_destroy,
     .state = histogram_state,
 };
 

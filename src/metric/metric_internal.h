@@ -55,10 +55,11 @@ typedef struct promc__counter_stripe {
 
 struct promc_counter {
     promc__child_t s;
-    unsigned mask;               /* stripes - 1; 0: no stripes (`owned` and `cell` only) */
-    _Atomic unsigned owner;      /* without stripes: the thread slot that owns `owned` */
-    promc__counter_cell_t cell;  /* shared: atomic adds */
-    promc__counter_cell_t owned; /* written only by the owning thread */
+    unsigned mask;                        /* stripes - 1; 0: no stripes (`owned` and `cell` only) */
+    _Atomic unsigned owner;               /* without stripes: the thread slot that owns `owned` */
+    promc__counter_cell_t cell;           /* shared: atomic adds */
+    promc__counter_cell_t owned;          /* written only by the owning thread */
+    _Atomic(struct promc__exemplar *) ex; /* one slot, from the first exemplar (exemplar.h) */
     /* Last, and only read when mask != 0: a counter whose children have no stripes (the
      * children of a labelled counter, by default) allocates them without this field. */
     promc__counter_stripe_t *stripes;
@@ -80,6 +81,7 @@ struct promc_histogram {
     _Atomic unsigned owner;        /* the thread slot that owns own_sum_bits and counts[n..2n) */
     _Atomic uint64_t sum_bits;     /* shared: compare-and-swap */
     _Atomic uint64_t own_sum_bits; /* written only by the owning thread */
+    _Atomic(struct promc__exemplar *) ex; /* a slot per bucket, from the first exemplar */
     /* Per upper bound (+Inf last), not cumulative: [0, n) shared (atomic adds), [n, 2n) the
      * owner's. */
     _Atomic uint64_t counts[];

@@ -410,7 +410,8 @@ def settled_value(svc, name, quiet=0.5, timeout=10):
 class Prometheus:
     """A real Prometheus (Debian's 2.42) on a free loopback port with its own temporary storage."""
 
-    def __init__(self, scrape_configs, tag="prom", attempts=3):
+    def __init__(self, scrape_configs, tag="prom", attempts=3, extra_args=()):
+        self.extra_args = list(extra_args)
         self.dir = mktemp_dir(tag)
         self.log_path = os.path.join(self.dir, "prometheus.log")
         on_failure_show("prometheus log", self._log_text)
@@ -439,7 +440,7 @@ class Prometheus:
         storage = os.path.join(self.dir, "data")
         argv = ["prometheus", "--config.file=" + os.path.join(self.dir, "prometheus.yml"),
                 "--storage.tsdb.path=" + storage, "--web.listen-address=%s:%d" % (HOST, self.port),
-                "--log.level=info"]
+                "--log.level=info"] + self.extra_args
         with open(self.log_path, "ab") as logf:
             self.proc = spawn(argv, stdout=logf, stderr=subprocess.STDOUT, cwd=self.dir)
         deadline = time.monotonic() + 30
