@@ -8,7 +8,8 @@ build_pkgs="gcc make cmake pkg-config libevent-dev zlib1g-dev libcurl4-openssl-d
 test_pkgs="python3 python3-prometheus-client prometheus curl jq wrk chromium valgrind clang
   libclang-rt-14-dev clang-format musl-tools podman buildah runc catatonit mmdebstrap yamllint
   python3-yaml python3-kubernetes iproute2 procps locales binutils prometheus-node-exporter
-  libmicrohttpd-dev prometheus-pushgateway openssl dpkg-dev debhelper lintian"
+  libmicrohttpd-dev prometheus-pushgateway openssl dpkg-dev debhelper lintian golang-go
+  golang-github-prometheus-client-golang-dev"
 bench_pkgs="golang-go golang-github-prometheus-client-golang-dev prometheus-cpp-dev g++ nginx-light
   python3-prometheus-client wrk"
 

@@ -69,7 +69,7 @@ MODULE_RULES = [
     (r"^promc_http_\w+$|^PROMC_HTTP_\w+$", "http.h"),
     (r"^promc_process_\w+$", "process.h"),
     (r"^promc_push(_\w+)?$", "push.h"),
-    (r"^promc_(counter|gauge|histogram|summary|info|enum|metric|timer|type|limit|scope|buckets)(_\w+)?$"
+    (r"^promc_(counter|gauge|histogram|summary|info|enum|metric|timer|type|limit|scope|buckets|quantile)(_\w+)?$"
      r"|^PROMC_(HISTOGRAM|SUMMARY|GAUGE)_TIME$|^PROMC_GAUGE_TRACK_INPROGRESS$|^PROMC_OVERFLOW_VALUE$"
      r"|^PROMC_TIME_SCOPE_(HISTOGRAM|SUMMARY|GAUGE)$|^PROMC_INPROGRESS_SCOPE$", "metric.h"),
 ]

@@ -60,6 +60,13 @@ typedef enum promc_limit_policy {
 /* The value of every label of the overflow child (PROMC_LIMIT_OVERFLOW).  Since: 0.2 */
 #define PROMC_OVERFLOW_VALUE "__overflow__"
 
+/* One quantile a summary tracks, and the rank error it may have (client_golang's Objectives:
+ * {0.5, 0.05} puts the 0.5 quantile between the 0.45 and 0.55 ranks).  Since: 0.2 */
+typedef struct promc_quantile {
+    double quantile; /* in (0, 1) */
+    double error;    /* in (0, 1) */
+} promc_quantile_t;
+
 /* What every constructor reads.  Zero-initialise, then set what you need:
  *   promc_counter_new(&c, &(promc_metric_opts_t){.name = "requests", .help = "Requests."});
  * Strings are copied; none needs to outlive the call.  Since: 0.1 (no_register a bool,
@@ -105,6 +112,15 @@ typedef struct promc_metric_opts {
      * are UTF-8.  Copied.  Sorted with the other labels on output. */
     const promc_label_t *const_labels;
     size_t const_label_count;
+    /* Summary: the quantiles to expose, as client_golang computes them (CKMS targeted
+     * quantiles over a sliding window); NULL/0: count and sum only, as client_python.  Copied.
+     * The window: observations of the last max_age seconds (0: 600), kept in age_buckets
+     * streams (0: 5) of which the oldest is dropped every max_age / age_buckets.  A quantile of
+     * an empty window is NaN.  (Since 0.2) */
+    const promc_quantile_t *quantiles;
+    size_t quantile_count;
+    double max_age;
+    unsigned age_buckets;
 } promc_metric_opts_t;
 
 /* ---- Construction and lifetime ----------------------------------------------------------------

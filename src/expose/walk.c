@@ -13,6 +13,7 @@
 #include "reclaim.h"
 #include "strbuf.h"
 #include "exemplar.h"
+#include "quantile.h"
 #include "writer.h"
 
 #define WRITE_BUF_LIMIT ((size_t)1 << 32) /* promc_registry_write_buf's cap: 4 GiB */
@@ -45,7 +46,7 @@ static unsigned sample_mask(const promc__writer_t *w, const promc_metric_t *m, b
             mask |= S_COUNT;
         break;
     case PROMC_SUMMARY:
-        mask = S_COUNT | S_SUM | (created ? S_CREATED : 0);
+        mask = S_COUNT | S_SUM | (created ? S_CREATED : 0) | (m->quantile_count ? S_PLAIN : 0);
         break;
     case PROMC_INFO:
         mask = S_INFO;
@@ -140,6 +141,18 @@ static int child_samples(promc__writer_t *w, const promc_metric_t *m, const prom
     }
     case PROMC_SUMMARY: {
         const promc_summary_t *x = (const promc_summary_t *)s;
+        if (x->q && (mask & S_PLAIN)) {
+            double qv[64];
+            double *v = m->quantile_count <= 64 ? qv : promc__malloc(m->quantile_count * sizeof *v);
+            if (v != NULL) {
+                promc__q_query(x->q, v);
+                for (size_t i = 0; i < m->quantile_count; i++)
+                    promc__put_line(w, name, "", "quantile", m->quantile_text[i],
+                                    strlen(m->quantile_text[i]), v[i]);
+                if (v != qv)
+                    promc__free(v);
+            }
+        }
         if (mask & S_COUNT)
             promc__put_line(w, name, "_count", NULL, NULL, 0, (double)promc_summary_count(x));
         if (mask & S_SUM)

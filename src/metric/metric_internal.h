@@ -74,6 +74,7 @@ struct promc_summary {
     promc__child_t s;
     _Atomic uint64_t count;
     _Atomic uint64_t sum_bits;
+    struct promc__quantiles *q; /* NULL without quantiles (quantile.h) */
 };
 
 struct promc_histogram {
@@ -164,6 +165,12 @@ struct promc_metric {
     double *bounds;    /* histogram upper bounds, +Inf last */
     char **bound_text; /* their le values, formatted once */
     size_t bound_count;
+    /* summary quantiles, sorted, with their label text ("0.5") */
+    promc_quantile_t *quantiles;
+    char **quantile_text;
+    size_t quantile_count;
+    double max_age;
+    unsigned age_buckets;
     char **states; /* enum */
     size_t state_count;
     unsigned stripes; /* counter */
