@@ -55,11 +55,11 @@ typedef struct promc__counter_stripe {
 
 struct promc_counter {
     promc__child_t s;
+    _Atomic(struct promc__exemplar *) ex; /* one slot, from the first exemplar (exemplar.h) */
     unsigned mask;                        /* stripes - 1; 0: no stripes (`owned` and `cell` only) */
     _Atomic unsigned owner;               /* without stripes: the thread slot that owns `owned` */
     promc__counter_cell_t cell;           /* shared: atomic adds */
     promc__counter_cell_t owned;          /* written only by the owning thread */
-    _Atomic(struct promc__exemplar *) ex; /* one slot, from the first exemplar (exemplar.h) */
     /* Last, and only read when mask != 0: a counter whose children have no stripes (the
      * children of a labelled counter, by default) allocates them without this field. */
     promc__counter_stripe_t *stripes;
