@@ -197,6 +197,50 @@ static void bench_l6(long n)
     result("L6", n, t, promc_histogram_count(h) == (uint64_t)n ? "ok" : "WRONG");
 }
 
+/* L8: L6's observations, each with an exemplar (a 16-hex-digit trace ID); L9: the same values
+ * into a summary with the quantiles 0.5/0.05, 0.9/0.01, 0.99/0.001 (client_golang's
+ * Objectives). */
+static void bench_l8(long n)
+{
+    promc_registry_t *r = new_registry();
+    promc_histogram_t *h;
+    int rc = promc_histogram_new(
+        &h,
+        &(promc_metric_opts_t){.name = "bench_l8", .help = "Benchmark histogram.", .registry = r});
+    if (rc != 0)
+        die("promc_histogram_new", rc);
+    static double v[OBS_VALUES];
+    obs_values(v);
+    promc_label_t ex[] = {{PROMC_STR("trace_id"), PROMC_STR("4bf92f3577b34da6")}};
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        if ((rc = promc_histogram_observe_exemplar(h, v[i & (OBS_VALUES - 1)], ex, 1)) != 0)
+            die("promc_histogram_observe_exemplar", rc);
+    double t = now_ns() - t0;
+    result("L8", n, t, promc_histogram_count(h) == (uint64_t)n ? "ok" : "WRONG");
+}
+
+static void bench_l9(long n)
+{
+    promc_registry_t *r = new_registry();
+    promc_summary_t *s;
+    static const promc_quantile_t q[] = {{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}};
+    int rc = promc_summary_new(&s, &(promc_metric_opts_t){.name = "bench_l9",
+                                                          .help = "Benchmark summary.",
+                                                          .registry = r,
+                                                          .quantiles = q,
+                                                          .quantile_count = 3});
+    if (rc != 0)
+        die("promc_summary_new", rc);
+    static double v[OBS_VALUES];
+    obs_values(v);
+    double t0 = now_ns();
+    for (long i = 0; i < n; i++)
+        promc_summary_observe(s, v[i & (OBS_VALUES - 1)]);
+    double t = now_ns() - t0;
+    result("L9", n, t, promc_summary_count(s) == (uint64_t)n ? "ok" : "WRONG");
+}
+
 struct sink_count {
     size_t bytes;
 };
@@ -352,6 +396,10 @@ int main(int argc, char **argv)
         bench_l7(n, false);
     else if (strcmp(w, "L7m") == 0)
         bench_l7(n, true);
+    else if (strcmp(w, "L8") == 0)
+        bench_l8(n);
+    else if (strcmp(w, "L9") == 0)
+        bench_l9(n);
     else if (strcmp(w, "L6") == 0)
         bench_l6(n);
     else if (strcmp(w, "L4") == 0 || strcmp(w, "L5") == 0)

@@ -156,6 +156,54 @@ func l6(n int64) {
 	result("L6", n, d, m.GetHistogram().GetSampleCount() == uint64(n))
 }
 
+// l8: L6's observations, each with an exemplar; l9: the same values into a summary with
+// objectives 0.5:0.05, 0.9:0.01, 0.99:0.001 (as bench/lib_promc.c).
+func l8(n int64) {
+	r := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bench_l8", Help: "Benchmark histogram.",
+		Buckets: []float64{.005, .01, .025, .05, .075, .1, .25, .5, .75, 1, 2.5, 5, 7.5, 10}})
+	r.MustRegister(h)
+	v := make([]float64, obsValues)
+	for i := uint32(0); i < obsValues; i++ {
+		x := i * 2654435761
+		v[i] = 0.001 * math.Pow(10, 4*(float64(x)/4294967296.0))
+	}
+	eo := h.(prometheus.ExemplarObserver)
+	ex := prometheus.Labels{"trace_id": "4bf92f3577b34da6"}
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		eo.ObserveWithExemplar(v[i&(obsValues-1)], ex)
+	}
+	d := time.Since(t0)
+	var m dto.Metric
+	if err := h.Write(&m); err != nil {
+		panic(err)
+	}
+	result("L8", n, d, m.GetHistogram().GetSampleCount() == uint64(n))
+}
+
+func l9(n int64) {
+	r := prometheus.NewRegistry()
+	s := prometheus.NewSummary(prometheus.SummaryOpts{Name: "bench_l9", Help: "Benchmark summary.",
+		Objectives: map[float64]float64{0.5: 0.05, 0.9: 0.01, 0.99: 0.001}})
+	r.MustRegister(s)
+	v := make([]float64, obsValues)
+	for i := uint32(0); i < obsValues; i++ {
+		x := i * 2654435761
+		v[i] = 0.001 * math.Pow(10, 4*(float64(x)/4294967296.0))
+	}
+	t0 := time.Now()
+	for i := int64(0); i < n; i++ {
+		s.Observe(v[i&(obsValues-1)])
+	}
+	d := time.Since(t0)
+	var m dto.Metric
+	if err := s.Write(&m); err != nil {
+		panic(err)
+	}
+	result("L9", n, d, m.GetSummary().GetSampleCount() == uint64(n))
+}
+
 type countWriter struct{ bytes int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
@@ -262,6 +310,10 @@ func main() {
 		l3(n, true)
 	case "L6":
 		l6(n)
+	case "L8":
+		l8(n)
+	case "L9":
+		l9(n)
 	case "L7":
 		l7(n)
 	case "L4", "L5":
