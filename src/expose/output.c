@@ -212,16 +212,17 @@ static unsigned rune_at(const unsigned char *p, size_t n, size_t *len)
 }
 
 /* client_golang's isValidLegacyRune: a letter, '_' or ':' anywhere, a digit after the first
- * byte. */
-static bool legacy_rune(unsigned r, size_t i)
+ * byte.  For a label name ':' is not legacy (client_golang lets it through, and Prometheus then
+ * refuses the label: found by fuzz_names). */
+static bool legacy_rune(unsigned r, size_t i, bool label)
 {
-    return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r == '_' || r == ':' ||
+    return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || r == '_' || (r == ':' && !label) ||
            (r >= '0' && r <= '9' && i > 0);
 }
 
 /* Writes name (n bytes) escaped by `esc` (not allow-utf-8) into b. */
 static int escape_name(promc__strbuf_t *b, const char *name, size_t n, promc_escaping_t esc,
-                       bool legacy)
+                       bool legacy, bool label)
 {
     int rc = 0;
     if (esc == PROMC_ESCAPING_VALUES) {
@@ -235,8 +236,8 @@ static int escape_name(promc__strbuf_t *b, const char *name, size_t n, promc_esc
         char hex[16];
         switch (esc) {
         case PROMC_ESCAPING_UNDERSCORES:
-            rc = legacy_rune(r, i) ? promc__strbuf_append(b, name + i, len)
-                                   : promc__strbuf_append(b, "_", 1);
+            rc = legacy_rune(r, i, label) ? promc__strbuf_append(b, name + i, len)
+                                          : promc__strbuf_append(b, "_", 1);
             break;
         case PROMC_ESCAPING_DOTS:
             if (r == '_')
@@ -244,13 +245,13 @@ static int escape_name(promc__strbuf_t *b, const char *name, size_t n, promc_esc
             else if (r == '.')
                 rc = promc__strbuf_append(b, "_dot_", 5);
             else
-                rc = legacy_rune(r, i) ? promc__strbuf_append(b, name + i, len)
-                                       : promc__strbuf_append(b, "__", 2);
+                rc = legacy_rune(r, i, label) ? promc__strbuf_append(b, name + i, len)
+                                              : promc__strbuf_append(b, "__", 2);
             break;
         case PROMC_ESCAPING_VALUES:
             if (r == '_') {
                 rc = promc__strbuf_append(b, "__", 2);
-            } else if (legacy_rune(r, i)) {
+            } else if (legacy_rune(r, i, label)) {
                 rc = promc__strbuf_append(b, name + i, len);
             } else {
                 int k = snprintf(hex, sizeof hex, "_%x_", r);
@@ -282,7 +283,7 @@ void promc__writer_name(promc__writer_t *w, const char *name)
         w->quote = true;
         rc = promc__escape_into(b, name, n, true);
     } else {
-        rc = escape_name(b, name, n, w->esc, legacy);
+        rc = escape_name(b, name, n, w->esc, legacy, false);
     }
     if (rc != 0) {
         if (!w->err)
@@ -311,5 +312,5 @@ int promc__append_label_name(promc__strbuf_t *b, const char *name, size_t n, pro
             return PROMC_ENOMEM;
         return 0;
     }
-    return escape_name(b, name, n, esc, promc__name_legacy_label(name, n)) ? PROMC_ENOMEM : 0;
+    return escape_name(b, name, n, esc, promc__name_legacy_label(name, n), true) ? PROMC_ENOMEM : 0;
 }

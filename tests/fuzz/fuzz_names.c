@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <promc/promc.h>
+#include "expo_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,9 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(buf);
         return 0;
     }
-    /* The legacy rules, whose oracle is above; the UTF-8 rules (the default) are checked case
-     * by case in tests/unit/test_names.c. */
-    promc_registry_set_legacy_names(r, true);
+    bool legacy = np && ((unsigned char)parts[0][0] & 0x40);
+    promc_registry_set_legacy_names(r, legacy);
     int type = np ? (unsigned char)parts[0][0] % 6 : 0;
     const char *labels[5];
     size_t nl = np > 3 ? np - 3 : 0;
@@ -92,8 +92,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (rc == 0) {
         promc_metric_t *m = promc_counter_metric((promc_counter_t *)h);
-        if (!valid_metric_name(promc_metric_name(m)))
+        if (legacy && !valid_metric_name(promc_metric_name(m)))
             abort();
+        if (!legacy) {
+            for (int e = PROMC_ESCAPING_UNDERSCORES; e <= PROMC_ESCAPING_VALUES; e++) {
+                char *t;
+                size_t tl;
+                promc_expose_opts_t eo = {.escaping = (promc_escaping_t)e};
+                if (promc_registry_write_buf(r, &eo, &t, &tl) != 0)
+                    abort();
+                char err[256];
+                if (e != PROMC_ESCAPING_ALLOW_UTF8 && expo_check(t, tl, 0, err, sizeof err) != 0) {
+                    fprintf(stderr, "escaping %d: %s\n%.*s\n", e, err, (int)tl, t);
+                    abort();
+                }
+                promc_buf_free(t);
+            }
+        }
         promc_metric_free(m);
     } else if (rc >= 0 || len != 0) {
         abort(); /* a refusal must be an error code and leave nothing behind */
