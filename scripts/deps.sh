@@ -4,12 +4,13 @@
 # command to run and fails.  Usage: scripts/deps.sh build|test|bench ...
 set -euo pipefail
 
-build_pkgs="gcc make cmake pkg-config libevent-dev zlib1g-dev libcurl4-openssl-dev"
+build_pkgs="gcc make cmake pkg-config libevent-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
+  libyaml-dev libcrypt-dev"
 test_pkgs="python3 python3-prometheus-client prometheus curl jq wrk chromium valgrind clang
   libclang-rt-14-dev clang-format musl-tools podman buildah runc catatonit mmdebstrap yamllint
   python3-yaml python3-kubernetes iproute2 procps locales binutils prometheus-node-exporter
   libmicrohttpd-dev prometheus-pushgateway openssl dpkg-dev debhelper lintian golang-go
-  golang-github-prometheus-client-golang-dev"
+  golang-github-prometheus-client-golang-dev golang-github-prometheus-exporter-toolkit-dev apache2-utils"
 bench_pkgs="golang-go golang-github-prometheus-client-golang-dev prometheus-cpp-dev g++ nginx-light
   python3-prometheus-client wrk"
 

@@ -55,6 +55,7 @@ typedef struct config {
     int log_level;
     double drain_seconds;
     double shutdown_delay;
+    const char *web_config_file; /* NULL: plain HTTP on the metrics port */
 } config_t;
 
 static config_t cfg;
@@ -77,6 +78,13 @@ static void logf_(int level, const char *fmt, ...)
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     fprintf(stderr, PROG ": %s: %s\n", level_names[level], line);
+}
+
+/* The metrics server's own lines (its web configuration re-read, or failing to). */
+static void log_server_line(void *ud, bool error, const char *message)
+{
+    (void)ud;
+    logf_(error ? LOG_ERROR : LOG_INFO, "%s", message);
 }
 
 static int64_t mono_seconds(void)
@@ -197,6 +205,9 @@ static void usage(FILE *f)
             "                          Kubernetes, which takes a few seconds to stop routing)\n"
             "      --drain-seconds S   time in-flight requests get once the listeners close\n"
             "                          (EXAMPLE001_DRAIN_SECONDS; default 5)\n"
+            "      --web-config-file F the exporter-toolkit web configuration of the metrics\n"
+            "                          port: TLS, client certificates, basic auth\n"
+            "                          (EXAMPLE001_WEB_CONFIG_FILE; default: none, plain HTTP)\n"
             "  -h, --help              this text\n");
 }
 
@@ -277,7 +288,8 @@ enum opt_id {
     OPT_SCHEDULER,
     OPT_LOG_LEVEL,
     OPT_DRAIN,
-    OPT_SHUTDOWN_DELAY
+    OPT_SHUTDOWN_DELAY,
+    OPT_WEB_CONFIG
 };
 
 static const struct option long_opts[] = {
@@ -291,6 +303,7 @@ static const struct option long_opts[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"drain-seconds", required_argument, NULL, OPT_DRAIN},
     {"shutdown-delay", required_argument, NULL, OPT_SHUTDOWN_DELAY},
+    {"web-config-file", required_argument, NULL, OPT_WEB_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -332,6 +345,9 @@ static bool apply(int id, const char *what, const char *v)
         return parse_double(what, v, 0, 3600, &cfg.drain_seconds);
     case OPT_SHUTDOWN_DELAY:
         return parse_double(what, v, 0, 3600, &cfg.shutdown_delay);
+    case OPT_WEB_CONFIG:
+        cfg.web_config_file = v[0] ? v : NULL; /* "": none, so that the variable can be unset */
+        return true;
     default:
         return false;
     }
@@ -344,11 +360,17 @@ static int parse_args(int argc, char **argv)
         int id;
         const char *env;
     } envs[] = {
-        {OPT_PORT, "EXAMPLE001_PORT"},           {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
-        {OPT_BIND, "EXAMPLE001_BIND"},           {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
-        {OPT_SEED, "EXAMPLE001_SEED"},           {OPT_THREADS, "EXAMPLE001_THREADS"},
-        {OPT_SCHEDULER, "EXAMPLE001_SCHEDULER"}, {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"},
-        {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"}, {OPT_SHUTDOWN_DELAY, "EXAMPLE001_SHUTDOWN_DELAY"},
+        {OPT_PORT, "EXAMPLE001_PORT"},
+        {OPT_METRICS_PORT, "EXAMPLE001_METRICS_PORT"},
+        {OPT_BIND, "EXAMPLE001_BIND"},
+        {OPT_FAIL_RATE, "EXAMPLE001_FAIL_RATE"},
+        {OPT_SEED, "EXAMPLE001_SEED"},
+        {OPT_THREADS, "EXAMPLE001_THREADS"},
+        {OPT_SCHEDULER, "EXAMPLE001_SCHEDULER"},
+        {OPT_LOG_LEVEL, "EXAMPLE001_LOG_LEVEL"},
+        {OPT_DRAIN, "EXAMPLE001_DRAIN_SECONDS"},
+        {OPT_SHUTDOWN_DELAY, "EXAMPLE001_SHUTDOWN_DELAY"},
+        {OPT_WEB_CONFIG, "EXAMPLE001_WEB_CONFIG_FILE"},
     };
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg = (config_t){
@@ -478,7 +500,13 @@ int main(int argc, char **argv)
                                              .address = cfg.bind,
                                              .port = cfg.metrics_port,
                                              .start_unready = true,
+                                             .web_config_file = cfg.web_config_file,
+                                             .log_fn = log_server_line,
                                          });
+    if (rc == PROMC_ECONFIG) {
+        fprintf(stderr, PROG ": %s\n", promc_last_error());
+        return 1;
+    }
     if (rc != 0) {
         fprintf(stderr, PROG ": cannot serve metrics on %s port %u: %s (%s)\n", cfg.bind,
                 cfg.metrics_port, promc_strerror(rc), promc_last_error());

@@ -42,7 +42,8 @@ extern "C" {
     XX(EMISMATCH, -24, "the exposition differs from the expected text")                            \
     XX(ETIMEDOUT, -25, "the operation ran past its time limit")                                    \
     XX(ECONNECT, -26, "cannot connect to the server")                                              \
-    XX(EHTTP, -27, "the server answered with an HTTP error status")
+    XX(EHTTP, -27, "the server answered with an HTTP error status")                                \
+    XX(ECONFIG, -28, "invalid configuration file")
 
 /* The error codes: PROMC_EINVAL = -1 and so on (0 is success).  Since: 0.1 */
 typedef enum promc_errno {

@@ -68,6 +68,18 @@ typedef struct promc_http_opts {
      * its connection is closed: the slowloris guard.  0: 10, and never more than
      * timeout_seconds.  (Since 0.2) */
     double header_timeout_seconds;
+    /* The exporter-toolkit web configuration file (the YAML of --web.config.file): TLS, client
+     * certificates, basic_auth_users with bcrypt hashes, extra response headers.  NULL: plain
+     * HTTP, no authentication.  Read at start, where any fault fails promc_http_server_new()
+     * with PROMC_ECONFIG; re-read within about a second when it or a file it names changes.
+     * On a TLS server the handshake and the first request's headers together must arrive within
+     * header_timeout_seconds.  docs/web-config.md has every key.  (Since 0.2) */
+    const char *web_config_file;
+    /* The server's own messages (a web configuration re-read, or failing to: `error`), one
+     * line each, without newline; NULL: written to stderr as "promc: ...".  Called on a server
+     * thread.  (Since 0.2) */
+    void (*log_fn)(void *ud, bool error, const char *message);
+    void *log_ud; /* passed to log_fn (Since 0.2) */
 } promc_http_opts_t;
 
 /* Binds opts->address:opts->port, starts the threads and serves until promc_http_server_stop().
@@ -75,12 +87,20 @@ typedef struct promc_http_opts {
  * PROMC_EINVAL (opts NULL, port above 65535, a route without fn, two routes for one path, a path
  * that does not start with '/'), PROMC_EADDR (the address is not numeric, or cannot be bound
  * here), PROMC_EADDRINUSE (the port is taken), PROMC_EDUPLICATE (the registry holds a
- * promhttp_metric_handler_* metric of someone else's), PROMC_ENOMEM or PROMC_ESYS (a thread, pipe
+ * promhttp_metric_handler_* metric of someone else's), PROMC_ECONFIG (opts.web_config_file cannot
+ * be used; the message names the field), PROMC_ENOMEM or PROMC_ESYS (a thread, pipe
  * or event loop could not be created).  On failure nothing is left listening or running and
  * *out is untouched.
  * Thread-safety: any thread, takes the registry lock.  Since: 0.2 */
 PROMC_API PROMC_NODISCARD int promc_http_server_new(promc_http_server_t **out,
                                                     const promc_http_opts_t *opts);
+
+/* Reads and checks a web configuration file as promc_http_server_new() would (YAML, every key
+ * known, bcrypt hashes, certificates and keys loaded, the key matching its certificate), and
+ * serves nothing.  Returns 0, PROMC_EINVAL (path NULL), PROMC_ECONFIG (the message names the file,
+ * the line when there is one, and the field) or PROMC_ENOMEM.
+ * Thread-safety: any thread, lock-free.  Since: 0.2 */
+PROMC_API PROMC_NODISCARD int promc_http_web_config_check(const char *path);
 
 /* The port the server listens on (the kernel's pick when opts.port was 0).
  * Thread-safety: any thread, lock-free.  Since: 0.2 */

@@ -155,9 +155,10 @@ static bool any_idle(const promc__http_worker_t *w)
 struct bufferevent *promc__http_on_new_bev(struct event_base *base, void *arg)
 {
     promc__http_worker_t *w = arg;
-    /* Without BEV_OPT_CLOSE_ON_FREE, as evhttp makes its own: evhttp closes the socket itself,
-     * after its shutdown(), so the descriptor cannot be reused by another thread in between. */
-    struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+    /* A plain one without BEV_OPT_CLOSE_ON_FREE, as evhttp makes its own: evhttp closes the
+     * socket itself, after its shutdown(), so the descriptor cannot be reused by another thread
+     * in between.  (A TLS one closes it later still: tls.c.) */
+    struct bufferevent *bev = promc__http_secure_bev(w, base);
     if (bev == NULL)
         return NULL;
     /* Allocated per connection rather than max_connections of them up front: an idle server
@@ -209,8 +210,9 @@ void promc__http_resolve_pending(promc__http_worker_t *w)
             promc_http_server_t *srv = w->srv;
             if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len)
                 atomic_store_explicit(&srv->conn_by_fd[c->fd], c, memory_order_relaxed);
-            /* Bytes that came with the connection count from now. */
-            if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+            /* Bytes that came with the connection count from now; on a TLS connection the
+             * handshake and the first request's headers count from the accept. */
+            if (srv->tls || evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
                 c->header_deadline_ns =
                     promc__now_mono_ns() + (int64_t)(srv->header_timeout_seconds * 1e9);
             bufferevent_decref(c->bev); /* evhttp's reference remains */
@@ -303,6 +305,7 @@ void promc__http_on_sweep(evutil_socket_t fd, short what, void *arg)
             close_conn(w, c);
     }
     recheck_cap(w); /* a connection that was sending may be idle now */
+    promc__http_secure_recheck(w->srv);
 }
 
 /* Forgets the connections evhttp has already freed without running their close callback (it

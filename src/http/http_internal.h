@@ -6,6 +6,8 @@
  *   route.c      the route table and the dispatch of requests
  *   lifecycle.c  threads, event loops, start and stop
  *   endpoints.c  the built-in endpoints, ordinary routes of the table, and the promhttp_* metrics
+ *   secure.c     the web configuration at work: reloads, TLS connections, the gate of requests
+ *                (with webconfig.c, tls.c and auth.c under it: webconfig.h)
  * libevent types stay in this directory. */
 #ifndef PROMC_HTTP_INTERNAL_H
 #define PROMC_HTTP_INTERNAL_H
@@ -30,6 +32,9 @@ struct event_base;
 struct evhttp;
 struct evhttp_bound_socket;
 struct evconnlistener;
+struct ssl_ctx_st;
+struct promc__webcfg;
+struct promc__auth_cache;
 
 typedef struct promc__http_worker promc__http_worker_t;
 
@@ -72,8 +77,11 @@ struct promc__http_worker {
     struct event *sweep_ev;        /* once a second: requests past their header deadline */
     unsigned nconns;               /* pending + live */
     bool paused_cap, paused_err, draining, tearing_down, listening;
-    time_t date_sec; /* the second `date` shows */
-    char date[64];   /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
+    struct promc__webcfg *webcfg;   /* the web configuration this worker uses (secure.c) */
+    unsigned webcfg_gen;            /* the server's webcfg_gen when it was taken */
+    struct promc__auth_cache *auth; /* bcrypt results, NULL until basic auth is first asked */
+    time_t date_sec;                /* the second `date` shows */
+    char date[64]; /* IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT" (room for any tm) */
 };
 
 typedef struct promc__http_route {
@@ -102,6 +110,17 @@ struct promc_http_server {
     promc_handler_t *handler; /* /metrics; NULL when !builtin */
     promc__http_worker_t *workers;
     unsigned worker_count;
+    void (*log_fn)(void *ud, bool error, const char *message); /* NULL: stderr */
+    void *log_ud;
+    /* The web configuration (secure.c); webcfg_path NULL: none. */
+    char *webcfg_path;
+    bool tls;                        /* settled at start */
+    struct ssl_ctx_st *refusing_ctx; /* for handshakes while the file is broken */
+    pthread_mutex_t webcfg_mu;       /* guards webcfg and webcfg_checked_ns */
+    bool webcfg_mu_init;
+    struct promc__webcfg *webcfg; /* the current reading */
+    int64_t webcfg_checked_ns;
+    atomic_uint webcfg_gen; /* moves on with every re-read */
 
     /* Changed while running. */
     atomic_bool ready;
@@ -240,5 +259,27 @@ void promc__http_on_request(struct evhttp_request *ev, void *arg);
 
 /* endpoints.c: the built-in endpoints as routes (/metrics, /, /healthz, /readyz). */
 const promc_http_route_t *promc__http_builtin_routes(size_t *n);
+
+/* ---- secure.c ----------------------------------------------------------------------------------
+ */
+
+/* Reads the web configuration (path NULL or "": none) and sets the log callback.  Returns 0,
+ * PROMC_ECONFIG (the message names the file and field), PROMC_ENOMEM or PROMC_ESYS.  What it
+ * set up is freed by promc__http_secure_free(), even on failure. */
+int promc__http_secure_init(promc_http_server_t *srv, const char *path,
+                            void (*log_fn)(void *, bool, const char *), void *log_ud);
+void promc__http_secure_free(promc_http_server_t *srv);
+void promc__http_secure_worker_free(promc__http_worker_t *w);
+
+/* Re-reads the configuration if one of its files changed (from the sweep, about once a second). */
+void promc__http_secure_recheck(promc_http_server_t *srv);
+
+/* A new connection's bufferevent: TLS with the current context on a TLS server, a plain socket
+ * one otherwise.  NULL when out of memory. */
+struct bufferevent *promc__http_secure_bev(promc__http_worker_t *w, struct event_base *base);
+
+/* Adds the configured headers and checks basic auth.  Returns true when the request goes on;
+ * false when it has been answered (401, or 500 while the file is broken). */
+bool promc__http_secure_gate(promc_http_request_t *r);
 
 #endif

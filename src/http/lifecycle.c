@@ -128,6 +128,7 @@ static void worker_teardown(promc__http_worker_t *w)
         w->listener = NULL;
     }
     promc__http_forget_conns(w);
+    promc__http_secure_worker_free(w);
     if (w->listen_fd >= 0) /* not yet handed to a listener */
         close(w->listen_fd);
     w->listen_fd = -1;
@@ -220,6 +221,7 @@ static void server_free(promc_http_server_t *srv)
         promc__free(srv->workers);
     }
     promc_handler_free(srv->handler);
+    promc__http_secure_free(srv);
     promc__free(srv->conn_by_fd);
     for (size_t i = 0; i < srv->route_count; i++)
         promc__free(srv->routes[i].path);
@@ -328,6 +330,11 @@ int promc_http_server_new(promc_http_server_t **out, const promc_http_opts_t *o)
         srv->workers[i].listen_fd = -1;
         srv->workers[i].wake[0] = srv->workers[i].wake[1] = -1;
     }
+    /* The web configuration is read before the port is bound: a bad file leaves nothing
+     * listening, not even for a moment. */
+    rc = promc__http_secure_init(srv, o->web_config_file, o->log_fn, o->log_ud);
+    if (rc != 0)
+        goto fail;
     rc = promc__http_bind_all(srv, address, o->port);
     if (rc != 0)
         goto fail;
@@ -412,6 +419,17 @@ void promc_http_server_free(promc_http_server_t *s)
         return;
     if (promc_http_server_stop(s, 0) == 0) /* it fails only on the server's own thread */
         server_free(s);
+}
+
+int promc_http_web_config_check(const char *path)
+{
+    if (path == NULL)
+        return promc__err(PROMC_EINVAL, "promc_http_web_config_check: NULL path");
+    promc_http_server_t srv;
+    memset(&srv, 0, sizeof srv);
+    int rc = promc__http_secure_init(&srv, path, NULL, NULL);
+    promc__http_secure_free(&srv);
+    return rc;
 }
 
 /* ---- the names of 0.1 ----------------------------------------------------------------------- */

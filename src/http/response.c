@@ -101,6 +101,8 @@ static const char *http_date(promc__http_worker_t *w)
  * connection be freed in between (its callbacks are cleared then, and the trigger does nothing). */
 static void write_now(promc__http_worker_t *w, struct evhttp_connection *evcon)
 {
+    if (w->srv->tls)
+        return; /* the output is plaintext for OpenSSL to encrypt: the bufferevent writes it */
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
     struct evbuffer *out = bufferevent_get_output(bev);
     if (evbuffer_write(out, bufferevent_getfd(bev)) < 0 || evbuffer_get_length(out) != 0)
@@ -204,6 +206,8 @@ int promc__http_stream_chunk(promc_http_request_t *r, struct evbuffer *buf)
     struct bufferevent *bev =
         evhttp_connection_get_bufferevent(evhttp_request_get_connection(r->ev));
     evhttp_send_reply_chunk(r->ev, buf);
+    if (r->srv->tls)
+        return 0; /* OpenSSL's bufferevent writes as the socket takes it */
     /* Written now rather than when the handler returns: the client reads while the rest is
      * being produced, and what the socket took is freed. */
     if (evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev)) < 0 &&

@@ -41,6 +41,8 @@ void promc__http_on_request(struct evhttp_request *ev, void *arg)
         return;
     }
 
+    if (!promc__http_secure_gate(&r))
+        return;
     const promc__http_route_t *route = NULL;
     for (size_t i = 0; i < srv->route_count; i++) {
         const char *p = srv->routes[i].path;

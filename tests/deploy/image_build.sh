@@ -3,7 +3,7 @@
 # Builds deploy/Dockerfile for real without a Docker engine: the build stage's base image is made
 # here (mmdebstrap from Debian's archive, podman import, tagged to the Dockerfile's FROM name),
 # then buildah builds with --pull=never (chroot isolation: no container runtime needed), and the
-# image is checked: size against the 2 MB target, config (user, ports, entrypoint, stop signal,
+# image is checked: size against the 8 MB target (2 MB until TLS: OpenSSL's libcrypto is most of it), config (user, ports, entrypoint, stop signal,
 # labels) and its exact file list.  Everything but podman's own storage stays in the work
 # directory.  The image is left tagged $PROMC_DEPLOY_IMAGE for deploy_image_run.
 # Usage: image_build.sh SOURCE_DIR
@@ -79,12 +79,12 @@ grep -E 'warning: Using .* in statically linked' "$work/build.log" | sed 's/^.*w
 
 section "image size"
 size=$(podman image inspect --format '{{.Size}}' "$image")
-target=2000000
+target=8000000
 tutorial=86800000
 awk -v i="$image" -v s="$size" -v t="$tutorial" 'BEGIN {
-    printf "%s: %d bytes (%.2f MB); target: under 2 MB; the tutorial'"'"'s python:3.9-alpine image: 86.8 MB, %.0f times larger\n", i, s, s / 1e6, t / s }'
+    printf "%s: %d bytes (%.2f MB); target: under 8 MB; the tutorial'"'"'s python:3.9-alpine image: 86.8 MB, %.0f times larger\n", i, s, s / 1e6, t / s }'
 podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' "$image"
-[ "$size" -lt "$target" ] || die "the image is $size bytes, over the 2 MB target"
+[ "$size" -lt "$target" ] || die "the image is $size bytes, over the 8 MB target"
 
 section "image config"
 fmt='{{.Config.User}}|{{json .Config.Entrypoint}}|{{json .Config.Cmd}}|{{.Config.StopSignal}}'
