@@ -19,6 +19,7 @@
  *   prefer_server_cipher_suites  the server's order wins (Go 1.17 and later ignore it) */
 #include "webconfig.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -107,8 +108,14 @@ int promc__tls_ctx_build(promc__webcfg_t *c, const char *path)
 
     if (SSL_CTX_use_certificate_chain_file(ctx, c->cert_file) != 1)
         return fail(ctx, path, "cert_file", c->cert_file, "cannot load the certificate");
-    if (SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1)
-        return fail(ctx, path, "key_file", c->key_file, "cannot load the private key");
+    if (SSL_CTX_use_PrivateKey_file(ctx, c->key_file, SSL_FILETYPE_PEM) != 1) {
+        /* OpenSSL compares the key with the certificate as it loads it. */
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        bool mismatch = reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH;
+        return fail(ctx, path, "key_file", c->key_file,
+                    mismatch ? "the private key does not match cert_file"
+                             : "cannot load the private key");
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
         return fail(ctx, path, "key_file", c->key_file, "the private key does not match cert_file");
     if (c->cipher_list && SSL_CTX_set_cipher_list(ctx, c->cipher_list) != 1)

@@ -12,6 +12,12 @@ promc_add_suite(test_http_server)
 promc_add_suite(test_http_oom)
 promc_add_suite(test_process)
 promc_add_suite(test_http_stress LABEL stress TIMEOUT 600)
+# The web configuration: an OpenSSL client, and bcrypt hashes made with libxcrypt.
+add_executable(test_http_tls ${CMAKE_CURRENT_SOURCE_DIR}/test_http_tls.c)
+target_link_libraries(test_http_tls PRIVATE promc promc_warnings ZLIB::ZLIB Threads::Threads
+  PkgConfig::WEBSEC)
+target_include_directories(test_http_tls PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+promc_add_suite(test_http_tls)
 
 # PROMC_STATIC_SERVICE=ON in a build directory of its own: example-001 must come out as one static
 # PIE that serves.  Label deploy (what the container image ships); not under sanitizers, whose
