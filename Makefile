@@ -54,8 +54,8 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@scripts/deps.sh test
 	$(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPROMC_FUZZ=ON -DPROMC_SANITIZE=address -DCMAKE_C_COMPILER=clang -DPROMC_BUILD_BENCH=OFF
-	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_negotiate fuzz_names fuzz_exposition fuzz_handler fuzz_http
-	@set -e; for t in negotiate names exposition handler http; do \
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target fuzz_negotiate fuzz_names fuzz_exposition fuzz_handler fuzz_http fuzz_tls fuzz_webconfig
+	@set -e; for t in negotiate names exposition handler http tls webconfig; do \
 	  mkdir -p build-fuzz/corpus-new/$$t; \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
 	  build-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \

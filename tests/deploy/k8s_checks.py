@@ -343,7 +343,58 @@ def expect_rejected(label, errors, must_contain):
     dl.log("  broken copy rejected as expected (%s): %s" % (label, hit[0]))
 
 
+def tls_overlay_errors(objs):
+    """deploy/k8s-tls's own promises: the Secret mounted read-only where EXAMPLE001_WEB_CONFIG_FILE
+    points, readable by the service's group only, and probes that need no password."""
+    errs = []
+    dep = dl.find(objs, "Deployment", "example-001v1")
+    pod = dep["spec"]["template"]["spec"]
+    c = pod["containers"][0]
+    env = {e["name"]: e.get("value") for e in c.get("env", [])}
+    path = env.get("EXAMPLE001_WEB_CONFIG_FILE") or ""
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
+    if not mounts:
+        errs.append("EXAMPLE001_WEB_CONFIG_FILE %r is under no volume mount" % path)
+    for m in mounts:
+        v = vols.get(m["name"], {})
+        if not m.get("readOnly") or "secret" not in v:
+            errs.append("the web config mount %s is not a read-only Secret" % m["name"])
+        elif v["secret"].get("defaultMode", 0o644) & 0o007 or \
+                pod.get("securityContext", {}).get("fsGroup") != 65534:
+            errs.append("the Secret's files are readable by others, or not by group 65534")
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        p = c.get(probe, {})
+        if "httpGet" in p or p.get("tcpSocket", {}).get("port") != "metrics":
+            errs.append("%s is not a tcpSocket probe of the port named metrics: %r" % (probe, p))
+    return errs
+
+
+def tls_overlay(rendered_path):
+    """deploy/k8s-tls rendered: the schema walk, Pod Security restricted, its own promises, and
+    broken copies that must be rejected."""
+    with open(rendered_path) as f:
+        objs = dl.load_docs(f.read())
+    errs = [x for o in objs for x in schema_errors(o)]
+    errs += pss_violations(dl.find(objs, "Deployment", "example-001v1")["spec"]["template"]["spec"])
+    errs += tls_overlay_errors(objs)
+    for x in errs:
+        dl.log("  ERROR " + x)
+    if errs:
+        dl.fail("deploy/k8s-tls has the defects listed above")
+    broken = copy.deepcopy(objs)
+    pod = dl.find(broken, "Deployment", "example-001v1")["spec"]["template"]["spec"]
+    pod["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": "metrics"}}
+    pod["volumes"][-1]["secret"]["defaultMode"] = 0o444
+    errs = tls_overlay_errors(broken)
+    expect_rejected("tls probe", errs, "readinessProbe")
+    expect_rejected("tls secret mode", errs, "readable by others")
+    dl.log("PASS: deploy/k8s-tls: schema, Pod Security restricted, Secret mount, probes")
+
+
 def main():
+    if sys.argv[1] == "--tls-overlay":
+        return tls_overlay(sys.argv[2])
     rendered_path, kustomization = sys.argv[1], sys.argv[2]
     with open(rendered_path) as f:
         objs = dl.load_docs(f.read())

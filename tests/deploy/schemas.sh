@@ -24,7 +24,8 @@ json.dump([d for f in sys.argv[1:] for d in yaml.safe_load_all(open(f)) if d], s
 }
 kubectl kustomize "$src/deploy/k8s" >"$work/base.yaml"
 kubectl kustomize "$src/deploy/k8s/operator" >"$work/operator.yaml"
-to_json "$work/base.yaml" "$work/operator.yaml" >"$work/objects.json"
+kubectl kustomize "$src/deploy/k8s-tls" >"$work/tls.yaml"
+to_json "$work/base.yaml" "$work/operator.yaml" "$work/tls.yaml" >"$work/objects.json"
 
 section "kubernetes-models $(cd "$node_dir" && node -p 'require("./node_modules/kubernetes-models/package.json").version') (Kubernetes 1.34 schemas), node $(node --version)"
 node "$node_dir/validate.mjs" "$work/objects.json" || die "the rendered manifests do not validate"

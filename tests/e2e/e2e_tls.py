@@ -56,7 +56,9 @@ def make_certs(d):
           "-days", "2", "-subj", "/CN=promc test CA")
     _ossl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-ca.key", "-out",
           "other-ca.crt", "-days", "2", "-subj", "/CN=another CA")
-    server_ext = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    # The Service name is the one docs/DEPLOY.md has Prometheus check (server_name).
+    server_ext = ("subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:example-001v1.monitoring.svc\n"
+                  "extendedKeyUsage=serverAuth\n")
     client_ext = "extendedKeyUsage=clientAuth\n"
     _signed(d, "server", "localhost", server_ext)
     _signed(d, "server2", "localhost", server_ext)  # for rotation

@@ -3,32 +3,55 @@
 """The real Prometheus (Debian 2.42) scrapes example-001's metrics port secured by
 --web-config-file, as an exporter's users configure it:
 
-- https with basic_auth and tls_config.ca_file: the target is up, and hello_worlds_requests_total
-  equals the /hello requests made; the same target with a wrong password is down with a 401;
+- the web configuration and the scrape job that docs/DEPLOY.md shows ("TLS and basic auth"), read
+  from that page: https with basic_auth (password_file) and tls_config (ca_file, server_name):
+  the target is up, and hello_worlds_requests_total equals the /hello requests made; the same
+  target with a wrong password is down with a 401;
 - mTLS (client_auth_type RequireAndVerifyClientCert): with cert_file/key_file in tls_config the
   target is up and counts right; without a client certificate it is down;
 - plain http against the TLS port is down.
 """
 
+import json
 import os
+import re
+import shutil
+
+import yaml
 
 import e2e_common as e
 import e2e_tls as t
 from e2e_common import check, log
 
 HELLOS = 7
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def deploy_block(name):
+    """The YAML between <!-- NAME:begin --> and <!-- NAME:end --> in docs/DEPLOY.md."""
+    with open(os.path.join(SRC, "docs", "DEPLOY.md")) as f:
+        text = f.read()
+    m = re.search(r"<!-- %s:begin -->\n```yaml\n(.*?)```\n<!-- %s:end -->" % (name, name), text,
+                  re.S)
+    check(m, "docs/DEPLOY.md has no %s block" % name)
+    return m.group(1)
 
 
 def body(args):
     d = e.mktemp_dir("tls-prom")
     c = t.make_certs(d)
+    # The Secret of docs/DEPLOY.md as a directory: its web-config.yml, tls.crt and tls.key.
+    secret = os.path.join(d, "secret")
+    os.makedirs(secret)
+    with open(os.path.join(secret, "web-config.yml"), "w") as f:
+        f.write(deploy_block("web-config"))
+    shutil.copy(c["server.crt"], os.path.join(secret, "tls.crt"))
+    shutil.copy(c["server.key"], os.path.join(secret, "tls.key"))
+    auth_cfg = os.path.join(secret, "web-config.yml")
     pw = t.bcrypt("scrape-secret", rounds=1024)  # cost 10, as htpasswd -B makes them
     tls = "tls_server_config:\n  cert_file: %s\n  key_file: %s\n" % (c["server.crt"],
                                                                      c["server.key"])
     users = "basic_auth_users:\n  prometheus: %s\n" % pw
-    auth_cfg = os.path.join(d, "web-auth.yml")
-    with open(auth_cfg, "w") as f:
-        f.write(tls + users)
     mtls_cfg = os.path.join(d, "web-mtls.yml")
     with open(mtls_cfg, "w") as f:
         f.write(tls + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n"
@@ -51,7 +74,17 @@ def body(args):
             j["basic_auth"] = {"username": "prometheus", "password": password}
         return j
 
-    prom = e.Prometheus([job("tls_auth", a), job("tls_wrong_password", a, password="guess"),
+    # The scrape job of docs/DEPLOY.md, with this test's target and files.
+    with open(os.path.join(d, "password"), "w") as f:
+        f.write("change-me\n")
+    documented = yaml.safe_load(deploy_block("scrape-config"))[0]
+    documented["job_name"] = "tls_auth"
+    documented["tls_config"]["ca_file"] = c["ca.crt"]
+    documented["basic_auth"]["password_file"] = os.path.join(d, "password")
+    documented["static_configs"] = [{"targets": ["%s:%d" % (e.HOST, a.metrics_port)]}]
+    log("the scrape job of docs/DEPLOY.md: %s" % json.dumps(documented))
+    prom = e.Prometheus([documented,
+                         job("tls_wrong_password", a, password="guess"),
                          job("tls_plain_http", a, scheme="http"),
                          job("mtls", b, cert=True), job("mtls_no_cert", b)], tag="prom-tls")
     for name in ("tls_auth", "mtls"):
