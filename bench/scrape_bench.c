@@ -4,7 +4,7 @@
  * counters) plus a counter family with N children, label "id", each incremented once, as the
  * peers build it behind their --bench-children flag.  bench/driver.py scrapes it and measures.
  *
- * Usage: scrape_bench [--children N] [--port P] [--bind ADDR]
+ * Usage: scrape_bench [--children N] [--port P] [--bind ADDR] [--web-config-file F]
  * Prints "Prometheus metrics available on port: P /metrics" when serving; stops on SIGTERM/SIGINT.
  */
 #define _GNU_SOURCE
@@ -42,9 +42,11 @@ int main(int argc, char **argv)
     unsigned long children = 100000;
     unsigned port = 0;
     const char *bind = "127.0.0.1";
+    const char *web_config = NULL; /* TLS or basic auth (bench/tls.sh) */
     for (int i = 1; i < argc; i += 2) {
         if (i + 1 >= argc) {
-            fprintf(stderr, "usage: scrape_bench [--children N] [--port P] [--bind ADDR]\n");
+            fprintf(stderr, "usage: scrape_bench [--children N] [--port P] [--bind ADDR] "
+                            "[--web-config-file F]\n");
             return 2;
         }
         if (strcmp(argv[i], "--children") == 0)
@@ -53,6 +55,8 @@ int main(int argc, char **argv)
             port = (unsigned)parse_ulong(argv[i], argv[i + 1], 65535);
         else if (strcmp(argv[i], "--bind") == 0)
             bind = argv[i + 1];
+        else if (strcmp(argv[i], "--web-config-file") == 0)
+            web_config = argv[i + 1];
         else {
             fprintf(stderr, "scrape_bench: unknown argument '%s'\n", argv[i]);
             return 2;
@@ -102,7 +106,8 @@ int main(int argc, char **argv)
 
     /* The metrics server exactly as example-001 starts it (one event loop, defaults). */
     promc_http_server_t *srv;
-    rc = promc_http_server_new(&srv, &(promc_http_opts_t){.address = bind, .port = port});
+    rc = promc_http_server_new(
+        &srv, &(promc_http_opts_t){.address = bind, .port = port, .web_config_file = web_config});
     if (rc != 0)
         return fail("promc_http_server_new", rc);
     printf("Prometheus metrics available on port: %u /metrics\n", promc_http_server_port(srv));

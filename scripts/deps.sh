@@ -11,7 +11,8 @@ test_pkgs="python3 python3-prometheus-client prometheus curl jq wrk chromium val
   python3-yaml python3-kubernetes iproute2 procps locales binutils prometheus-node-exporter
   libmicrohttpd-dev prometheus-pushgateway openssl dpkg-dev debhelper lintian golang-go
   golang-github-prometheus-client-golang-dev golang-github-prometheus-exporter-toolkit-dev apache2-utils"
-bench_pkgs="golang-go golang-github-prometheus-client-golang-dev prometheus-cpp-dev g++ nginx-light
+bench_pkgs="golang-go golang-github-prometheus-client-golang-dev golang-github-prometheus-exporter-toolkit-dev
+  openssl prometheus-cpp-dev g++ nginx-light
   python3-prometheus-client wrk"
 
 want=""

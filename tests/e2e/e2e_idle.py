@@ -9,6 +9,10 @@ follows it; with 20,000 descriptors and 20,000 connections offered, the process 
 descriptors before either cap, so the answer depends on both ways in: at the cap, and at EMFILE,
 the longest-idle connection is closed to admit the newcomer.  The test also states the server's
 RSS per idle connection (goal: at most 4 KiB), from the RSS before and after the first 10,000.
+
+Then the same over TLS, on a metrics port with --web-config-file: 2,000 connections that each
+completed a handshake and sit idle; the RSS per idle TLS connection is stated and bounded (at
+most 48 KiB), and a new TLS client gets /metrics within 500 ms.
 """
 
 import os
@@ -20,6 +24,7 @@ import textwrap
 import time
 
 import e2e_common as e
+import e2e_tls as t
 from e2e_common import check, fail, log
 
 PER_PORT = 10000
@@ -56,6 +61,21 @@ HOLDER = textwrap.dedent("""
         except OSError:
             closed += 1
     print("closed %d" % closed, flush=True)
+""")
+
+
+TLS_CONNS = 2000
+TLS_HOLDER = textwrap.dedent("""
+    import socket, ssl, sys
+    port, n, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    ctx = ssl.create_default_context(cafile=ca)
+    socks = []
+    for i in range(n):
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                            server_hostname="127.0.0.1")
+        socks.append(s)
+    print("opened %d TLS" % len(socks), flush=True)
+    sys.stdin.readline()
 """)
 
 
@@ -127,6 +147,45 @@ def body(args):
     log("holders: %s (connections the server closed to make room)" % "; ".join(closed))
     check(per_conn <= 4096, "RSS per idle connection %.0f bytes, above the 4 KiB goal" % per_conn)
     check(svc.proc.poll() is None, "example-001 died")
+    svc.stop()
+    tls_idle(args)
+
+
+def tls_idle(args):
+    d = e.mktemp_dir("idle-tls")
+    c = t.make_certs(d)
+    cfg = os.path.join(d, "web.yml")
+    with open(cfg, "w") as f:
+        f.write("tls_server_config:\n  cert_file: %s\n  key_file: %s\n" % (c["server.crt"],
+                                                                         c["server.key"]))
+    svc = e.Service(args.service, "--web-config-file", cfg, tag="idle-tls")
+    pid = svc.proc.pid
+    ca = ["--cacert", c["ca.crt"]]
+    for _ in range(3):
+        e.curl("https://127.0.0.1:%d/metrics" % svc.metrics_port, *ca)
+    time.sleep(0.5)
+    rss0, fds0 = rss_kib(pid), fd_count(pid)
+    p = subprocess.Popen([sys.executable, "-c", TLS_HOLDER, str(svc.metrics_port),
+                          str(TLS_CONNS), c["ca.crt"]],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    e.on_cleanup(lambda: p.kill())
+    said = p.stdout.readline().strip()
+    check(said == "opened %d TLS" % TLS_CONNS, "TLS holder said %r" % said)
+    time.sleep(0.5)
+    rss1, fds1 = rss_kib(pid), fd_count(pid)
+    per_conn = (rss1 - rss0) * 1024.0 / max(1, fds1 - fds0)
+    log("TLS metrics port: %s; example-001 holds %d more descriptors, RSS %d -> %d KiB: %.0f "
+        "bytes per idle TLS connection" % (said, fds1 - fds0, rss0, rss1, per_conn))
+    t0 = time.monotonic()
+    code, _ = e.curl("https://127.0.0.1:%d/metrics" % svc.metrics_port, *ca)
+    took = time.monotonic() - t0
+    log("new TLS client: GET /metrics -> %d in %.1f ms (a new process, handshake included)"
+        % (code, took * 1000))
+    check(code == 200 and took < 0.5, "TLS /metrics with %d idle TLS connections: %d in %.3f s"
+          % (TLS_CONNS, code, took))
+    check(per_conn <= 48 * 1024, "RSS per idle TLS connection %.0f bytes, above 48 KiB" % per_conn)
+    p.communicate("\n", timeout=60)
+    svc.stop()
 
 
 if __name__ == "__main__":

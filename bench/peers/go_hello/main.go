@@ -19,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	kitlog "github.com/go-kit/log"
 )
 
 var (
@@ -35,6 +38,7 @@ func main() {
 	bind := flag.String("bind", "", "address to bind (default: all)")
 	failRate := flag.Float64("fail-rate", 0.2, "fraction of /hello requests that fail after answering")
 	children := flag.Int("bench-children", 0, "add a counter family with this many children")
+	webConfig := flag.String("web-config-file", "", "exporter-toolkit web configuration of the metrics port (TLS, basic auth)")
 	flag.Parse()
 
 	if *children > 0 {
@@ -70,7 +74,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "go_hello:", err)
 		os.Exit(1)
 	}
-	go func() { log.Fatal(http.Serve(ml, metrics)) }()
+	if *webConfig != "" {
+		// The metrics port as an exporter serves it: through the exporter-toolkit.
+		srv := &http.Server{Handler: metrics}
+		systemd := false
+		flags := &web.FlagConfig{WebSystemdSocket: &systemd, WebConfigFile: webConfig}
+		go func() { log.Fatal(web.Serve(ml, srv, flags, kitlog.NewNopLogger())) }()
+	} else {
+		go func() { log.Fatal(http.Serve(ml, metrics)) }()
+	}
 	fmt.Printf("Prometheus metrics available on port: %d /metrics\n", ml.Addr().(*net.TCPAddr).Port)
 	fmt.Printf("HTTP server available on port %d\n", hl.Addr().(*net.TCPAddr).Port)
 	log.Fatal(http.Serve(hl, hello))
