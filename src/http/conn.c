@@ -15,6 +15,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -208,6 +211,13 @@ void promc__http_resolve_pending(promc__http_worker_t *w)
             live_push(w, c);
             c->fd = (int)bufferevent_getfd(c->bev);
             promc_http_server_t *srv = w->srv;
+            if (srv->tls && c->fd >= 0) {
+                /* OpenSSL's bufferevent writes a response as several records (headers, body),
+                 * each its own segment: with Nagle the second waits for the client's delayed ACK
+                 * of the first, 40 ms a response. */
+                int one = 1;
+                (void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            }
             if (c->fd >= 0 && (size_t)c->fd < srv->conn_by_fd_len)
                 atomic_store_explicit(&srv->conn_by_fd[c->fd], c, memory_order_relaxed);
             /* Bytes that came with the connection count from now; on a TLS connection the
