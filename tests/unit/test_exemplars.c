@@ -2,11 +2,13 @@
 /* Exemplars: what is refused (and then not counted), where they are written (OpenMetrics only,
  * a counter's latest, a histogram's per bucket), and that a scrape never sees a torn one while
  * threads write them (a stress case, run under TSan too). */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <promc/promc.h>
 #include "check.h"
 
@@ -160,8 +162,17 @@ static void exemplar_race(void)
     atomic_store(&race_stop, false);
     for (int i = 0; i < 2; i++)
         REQUIRE(pthread_create(&th[i], NULL, writer, (void *)(uintptr_t)(i * 1000000)) == 0);
-    while (promc_counter_value(race_counter) == 0)
-        ; /* the first exemplar is being written */
+    /* The value is added before the exemplar is stored: wait until a scrape shows the first one
+     * (a few milliseconds at most; ten seconds is a hang). */
+    for (int w = 0;; w++) {
+        char *t = om(r);
+        bool shown = t && strstr(t, "# {n=\"") != NULL;
+        promc_buf_free(t);
+        if (shown)
+            break;
+        REQUIRE(w < 10000);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
     int seen = 0, bad = 0;
     for (int s = 0; s < 300; s++) {
         char *t = om(r);
