@@ -14,12 +14,17 @@
 extern "C" {
 #endif
 
-/* An exposition format (the 0.0.1 and text 1.0.0 values since 0.2).  Since: 0.1 */
+/* An exposition format (the 0.0.1, text 1.0.0 and protobuf values since 0.2).  Since: 0.1 */
 typedef enum promc_format {
     PROMC_FORMAT_TEXT = 0,              /* text/plain; version=0.0.4 */
     PROMC_FORMAT_OPENMETRICS = 1,       /* application/openmetrics-text; version=1.0.0 */
     PROMC_FORMAT_OPENMETRICS_0_0_1 = 2, /* application/openmetrics-text; version=0.0.1 */
-    PROMC_FORMAT_TEXT_1_0_0 = 3         /* text/plain; version=1.0.0 (Prometheus 3) */
+    PROMC_FORMAT_TEXT_1_0_0 = 3,        /* text/plain; version=1.0.0 (Prometheus 3) */
+    /* application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+     * encoding=delimited: length-delimited MetricFamily messages (docs/protobuf.md).  A family
+     * with many children is written as several consecutive messages of the same name (at most
+     * 256 metrics each), which readers take as one family. */
+    PROMC_FORMAT_PROTOBUF = 4
 } promc_format_t;
 
 /* How a metric or label name outside the legacy character set ([a-zA-Z_:][a-zA-Z0-9_:]*) is
@@ -42,7 +47,8 @@ typedef enum promc_escaping {
 
 /* Chooses a format from an HTTP Accept header: the acceptable media type with the highest q-value
  * that we can write (ties: the order in the header); OpenMetrics without a version means 1.0.0;
- * an unknown, protobuf-only, NULL or empty header gives PROMC_FORMAT_TEXT.
+ * protobuf only with proto=io.prometheus.client.MetricFamily and encoding=delimited (since 0.2);
+ * an unknown, NULL or empty header gives PROMC_FORMAT_TEXT.
  * Thread-safety: any thread, lock-free.  Since: 0.1 */
 PROMC_API promc_format_t promc_format_negotiate(const char *accept);
 
@@ -54,7 +60,8 @@ PROMC_API promc_format_t promc_format_negotiate_escaping(const char *accept,
                                                          promc_escaping_t *escaping, bool *asked);
 
 /* The Content-Type for a format and escaping: that of promc_format_content_type(), with
- * "; escaping=<scheme>" appended for OpenMetrics 1.0.0 and text 1.0.0 when with_escaping is set
+ * "; escaping=<scheme>" appended for OpenMetrics 1.0.0, text 1.0.0 and protobuf when
+ * with_escaping is set
  * (as the handler does when the Accept header named one).  Static storage.
  * Thread-safety: any thread.  Since: 0.2 */
 PROMC_API const char *promc_content_type(promc_format_t f, promc_escaping_t e, bool with_escaping);

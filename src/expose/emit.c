@@ -37,7 +37,11 @@ static int set_str(promc__strbuf_t *b, const char *s)
 
 static void emit_header(promc_emit_t *e)
 {
-    if (!e->header_done) {
+    if (!e->header_done && e->w->pb) {
+        promc__pb_family(e->w, e->name.data, promc__pb_suffix(e->type), e->help.data,
+                         promc__pb_type(e->type));
+        e->header_done = true;
+    } else if (!e->header_done) {
         promc__put_header(e->w, e->name.data, e->help.data, e->type, e->unit.data);
         e->header_done = true;
     }
@@ -56,6 +60,10 @@ static int emit_close(promc_emit_t *e)
     if (!e->open)
         return 0;
     e->open = false;
+    if (e->w->pb) {
+        promc__pb_family_end(e->w); /* nothing for a family without samples */
+        return e->w->err;
+    }
     if (!e->w->filter)
         emit_header(e);
     promc__writer_flush(&e->side_w);
@@ -171,6 +179,28 @@ int promc_emit_sample(promc_emit_t *e, const char *suffix, const promc_label_t *
                                 "collector family '%.100s': label '%.*s' given twice", e->name.data,
                                 (int)(sorted[i]->name.len > 100 ? 100 : sorted[i]->name.len),
                                 sorted[i]->name.ptr);
+    }
+    if (!rc && w->pb) {
+        /* Protobuf: le (histogram) and quantile (summary) go into the bucket or quantile; the
+         * other labels make the metric the sample belongs to. */
+        emit_header(e);
+        promc__pb_emit_begin(w);
+        const char *extra = NULL;
+        size_t extra_len = 0;
+        for (size_t i = 0; i < all; i++) {
+            const promc_str_t *ln = &sorted[i]->name, *lv = &sorted[i]->value;
+            if ((e->type == PROMC_HISTOGRAM && ln->len == 2 && !memcmp(ln->ptr, "le", 2)) ||
+                (e->type == PROMC_SUMMARY && ln->len == 8 && !memcmp(ln->ptr, "quantile", 8))) {
+                extra = lv->ptr ? lv->ptr : "";
+                extra_len = lv->len;
+                continue;
+            }
+            promc__pb_emit_label(w, ln->ptr, ln->len, lv->ptr ? lv->ptr : "", lv->len);
+        }
+        rc = promc__pb_emit_sample(w, e->type, suffix, extra, extra_len, value);
+        if (sorted != stack)
+            promc__free((void *)sorted);
+        return rc;
     }
     if (!rc) {
         promc__strbuf_t *b = &w->lab;

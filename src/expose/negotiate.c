@@ -74,8 +74,11 @@ static double parse_q(span_t v)
 
 /* Reads the parameters of one list element (p, n), the first ';' being at semi (or NULL): the
  * q-value (1 when absent) and, if asked, the version and escaping parameters. */
-static double read_params(const char *p, size_t n, const char *semi, span_t *version,
-                          span_t *escaping)
+typedef struct media_params {
+    span_t version, escaping, proto, encoding;
+} media_params_t;
+
+static double read_params(const char *p, size_t n, const char *semi, media_params_t *mp)
 {
     double q = 1.0;
     while (semi) {
@@ -94,10 +97,14 @@ static double read_params(const char *p, size_t n, const char *semi, span_t *ver
         }
         if (span_ieq(k, "q"))
             q = parse_q(v);
-        else if (version && span_ieq(k, "version"))
-            *version = v;
-        else if (escaping && span_ieq(k, "escaping"))
-            *escaping = v;
+        else if (mp && span_ieq(k, "version"))
+            mp->version = v;
+        else if (mp && span_ieq(k, "escaping"))
+            mp->escaping = v;
+        else if (mp && span_ieq(k, "proto"))
+            mp->proto = v;
+        else if (mp && span_ieq(k, "encoding"))
+            mp->encoding = v;
     }
     return q;
 }
@@ -125,9 +132,17 @@ static int media_range(const char *p, size_t n, double *q, int *esc)
 {
     const char *semi = find_unquoted(p, n, ';');
     span_t type = trim(p, semi ? (size_t)(semi - p) : n);
-    span_t version = {NULL, 0}, escaping = {NULL, 0};
-    *q = read_params(p, n, semi, &version, &escaping);
-    *esc = escaping_of(escaping);
+    media_params_t mp = {{NULL, 0}, {NULL, 0}, {NULL, 0}, {NULL, 0}};
+    *q = read_params(p, n, semi, &mp);
+    *esc = escaping_of(mp.escaping);
+    span_t version = mp.version;
+    /* Protobuf: the delimited MetricFamily stream only, as client_golang's expfmt answers. */
+    if (span_ieq(type, "application/vnd.google.protobuf")) {
+        if (mp.proto.p && span_ieq(mp.proto, "io.prometheus.client.MetricFamily") &&
+            mp.encoding.p && span_ieq(mp.encoding, "delimited"))
+            return PROMC_FORMAT_PROTOBUF;
+        return -1;
+    }
     if (span_ieq(type, "application/openmetrics-text")) {
         if (!version.p || span_ieq(version, "1.0.0"))
             return PROMC_FORMAT_OPENMETRICS;
@@ -192,6 +207,9 @@ const char *promc_format_content_type(promc_format_t f)
         return "text/plain; version=1.0.0; charset=utf-8";
     case PROMC_FORMAT_TEXT:
         return "text/plain; version=0.0.4; charset=utf-8";
+    case PROMC_FORMAT_PROTOBUF:
+        return "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+               "encoding=delimited";
     }
     return "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -199,8 +217,18 @@ const char *promc_format_content_type(promc_format_t f)
 const char *promc_content_type(promc_format_t f, promc_escaping_t e, bool with_escaping)
 {
     /* The escaping parameter is echoed on the 1.0.0 formats, which know it. */
-    if (!with_escaping || (f != PROMC_FORMAT_OPENMETRICS && f != PROMC_FORMAT_TEXT_1_0_0))
+    if (!with_escaping || (f != PROMC_FORMAT_OPENMETRICS && f != PROMC_FORMAT_TEXT_1_0_0 &&
+                           f != PROMC_FORMAT_PROTOBUF))
         return promc_format_content_type(f);
+    static const char *const pb[] = {
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited; escaping=underscores",
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited; escaping=allow-utf-8",
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited; escaping=dots",
+        "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; "
+        "encoding=delimited; escaping=values"};
     static const char *const om[] = {
         "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=underscores",
         "application/openmetrics-text; version=1.0.0; charset=utf-8; escaping=allow-utf-8",
@@ -212,7 +240,7 @@ const char *promc_content_type(promc_format_t f, promc_escaping_t e, bool with_e
         "text/plain; version=1.0.0; charset=utf-8; escaping=dots",
         "text/plain; version=1.0.0; charset=utf-8; escaping=values"};
     unsigned i = (unsigned)e < 4 ? (unsigned)e : 0;
-    return f == PROMC_FORMAT_OPENMETRICS ? om[i] : text[i];
+    return f == PROMC_FORMAT_OPENMETRICS ? om[i] : f == PROMC_FORMAT_PROTOBUF ? pb[i] : text[i];
 }
 
 const char *promc_escaping_name(promc_escaping_t e)
@@ -242,7 +270,7 @@ bool promc_gzip_accepted(const char *accept_encoding)
         const char *semi = find_unquoted(p, n, ';');
         span_t coding = trim(p, semi ? (size_t)(semi - p) : n);
         /* q may follow other parameters. */
-        double q = read_params(p, n, semi, NULL, NULL);
+        double q = read_params(p, n, semi, NULL);
         if (q > 0 && (span_ieq(coding, "gzip") || span_ieq(coding, "x-gzip")))
             return true;
         p += n + (comma ? 1 : 0);

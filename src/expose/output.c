@@ -129,7 +129,7 @@ int promc__writer_init(promc__writer_t *w, const promc_expose_opts_t *opts, prom
     promc__strbuf_init(&w->oname_buf, 1 << 20);
     if (!opts)
         opts = &defaults;
-    if ((unsigned)opts->format > PROMC_FORMAT_TEXT_1_0_0)
+    if ((unsigned)opts->format > PROMC_FORMAT_PROTOBUF)
         return promc__err(PROMC_EINVAL, "unknown format %d", (int)opts->format);
     if ((unsigned)opts->escaping > PROMC_ESCAPING_VALUES)
         return promc__err(PROMC_EINVAL, "unknown escaping %d", (int)opts->escaping);

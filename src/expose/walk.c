@@ -177,6 +177,159 @@ static int child_samples(promc__writer_t *w, const promc_metric_t *m, const prom
     return w->err;
 }
 
+/* ---- protobuf ------------------------------------------------------------------------------- */
+
+/* A child's labels, sorted, with the extra one (an enum's state) in its place. */
+static void pb_child_labels(promc__writer_t *w, const promc_metric_t *m, const promc__child_t *s,
+                            const char *extra_name, const char *extra_value)
+{
+    promc__pb_metric(w);
+    size_t all = m->label_count + m->const_count;
+    for (size_t k = 0; k < all; k++) {
+        if (k == m->extra_pos && extra_name)
+            promc__pb_label(w, extra_name, strlen(extra_name), extra_value, strlen(extra_value));
+        size_t i = m->label_order[k];
+        promc_str_t v = promc__label_value(m, s, i);
+        promc__pb_label(w, m->label_names[i], strlen(m->label_names[i]), v.ptr, v.len);
+    }
+    if (extra_name && m->extra_pos >= all)
+        promc__pb_label(w, extra_name, strlen(extra_name), extra_value, strlen(extra_value));
+}
+
+static void pb_child(promc__writer_t *w, promc_metric_t *m, promc__child_t *s, bool created)
+{
+    promc__exemplar_snap_t snap;
+    switch (m->type) {
+    case PROMC_COUNTER: {
+        struct promc_counter *c = (struct promc_counter *)s;
+        const promc__exemplar_t *slot = atomic_load_explicit(&c->ex, memory_order_acquire);
+        bool ex = slot && promc__exemplar_load(slot, &snap);
+        pb_child_labels(w, m, s, NULL, NULL);
+        promc__pb_counter(w, promc__counter_get(c), ex ? &snap : NULL, s->created_us, created);
+        break;
+    }
+    case PROMC_GAUGE:
+        pb_child_labels(w, m, s, NULL, NULL);
+        promc__pb_gauge(w, promc_gauge_value((const promc_gauge_t *)s));
+        break;
+    case PROMC_HISTOGRAM: {
+        promc_histogram_t *h = (promc_histogram_t *)s;
+        size_t nb = m->bound_count;
+        uint64_t stack[64];
+        uint64_t *cum = nb <= 64 ? stack : promc__malloc(nb * sizeof *cum);
+        if (!cum) {
+            if (!w->err)
+                w->err = promc__err(PROMC_ENOMEM, "histogram buckets");
+            return;
+        }
+        /* Read the counts once, so the count equals the last bucket. */
+        uint64_t acc = 0;
+        for (size_t i = 0; i < nb; i++)
+            cum[i] = acc += promc__histogram_bucket(h, i);
+        const promc__exemplar_t *slots = atomic_load_explicit(&h->ex, memory_order_acquire);
+        pb_child_labels(w, m, s, NULL, NULL);
+        struct Io__Prometheus__Client__Histogram *ph =
+            promc__pb_histogram(w, acc, promc_histogram_sum(h), s->created_us, created);
+        /* The +Inf bucket is left to the count, as client_golang does, unless it has an
+         * exemplar. */
+        bool inf_ex = slots && promc__exemplar_load(&slots[nb - 1], &snap);
+        if (promc__pb_buckets(w, ph, nb - 1 + inf_ex) == 0) {
+            for (size_t i = 0; i + 1 < nb; i++) {
+                bool ex = slots && promc__exemplar_load(&slots[i], &snap);
+                promc__pb_bucket(w, ph, m->bounds[i], cum[i], ex ? &snap : NULL);
+            }
+            if (inf_ex && promc__exemplar_load(&slots[nb - 1], &snap))
+                promc__pb_bucket(w, ph, m->bounds[nb - 1], acc, &snap);
+        } else if (!w->err) {
+            w->err = promc__err(PROMC_ENOMEM, "histogram buckets");
+        }
+        if (cum != stack)
+            promc__free(cum);
+        break;
+    }
+    case PROMC_SUMMARY: {
+        promc_summary_t *x = (promc_summary_t *)s;
+        size_t nq = x->q ? m->quantile_count : 0;
+        double stack[2 * 32];
+        double *v = nq <= 32 ? stack : promc__malloc(2 * nq * sizeof *v);
+        if (!v) {
+            if (!w->err)
+                w->err = promc__err(PROMC_ENOMEM, "quantiles");
+            return;
+        }
+        if (nq)
+            promc__q_query(x->q, v);
+        for (size_t i = 0; i < nq; i++)
+            v[nq + i] = m->quantiles[i].quantile;
+        pb_child_labels(w, m, s, NULL, NULL);
+        promc__pb_summary(w, promc_summary_count(x), promc_summary_sum(x), nq, v + nq, v,
+                          s->created_us, created);
+        if (v != stack)
+            promc__free(v);
+        break;
+    }
+    case PROMC_INFO: {
+        promc__pb_metric(w);
+        size_t all = m->label_count + m->const_count;
+        for (size_t k = 0; k < all; k++) {
+            size_t i = m->label_order[k];
+            promc_str_t v = promc__label_value(m, s, i);
+            promc__pb_label(w, m->label_names[i], strlen(m->label_names[i]), v.ptr, v.len);
+        }
+        pthread_mutex_lock(&m->lock);
+        const promc__info_labels_t *il = ((struct promc_info *)s)->labels;
+        for (size_t j = 0; il && j < il->n; j++)
+            promc__pb_label(w, il->labels[j].name.ptr, il->labels[j].name.len,
+                            il->labels[j].value.ptr, il->labels[j].value.len);
+        pthread_mutex_unlock(&m->lock);
+        promc__pb_sort_labels(w);
+        promc__pb_gauge(w, 1.0);
+        break;
+    }
+    case PROMC_ENUM: {
+        size_t cur = promc_enum_get((const promc_enum_t *)s);
+        for (size_t i = 0; i < m->state_count; i++) {
+            pb_child_labels(w, m, s, m->name, m->states[i]);
+            promc__pb_gauge(w, i == cur ? 1.0 : 0.0);
+        }
+        break;
+    }
+    case PROMC_UNTYPED:
+        break;
+    }
+}
+
+/* One metric as a family (in messages of bounded size); left out when it has no child, as
+ * client_golang leaves out a vector without children. */
+static int pb_walk_metric(promc__writer_t *w, promc_metric_t *m, bool created)
+{
+    unsigned mask = sample_mask(w, m, created);
+    uint64_t last = atomic_load_explicit(&m->seq, memory_order_relaxed);
+    promc__child_t *head = atomic_load_explicit(&m->head, memory_order_acquire);
+    if (!mask || !head)
+        return 0;
+    promc__pb_family(w, m->name, promc__pb_suffix(m->type), m->help, promc__pb_type(m->type));
+    bool with_created = (mask & S_CREATED) != 0;
+    for (promc__child_t *s = head; s && !w->err;
+         s = atomic_load_explicit(&s->next, memory_order_acquire)) {
+        if (s->seq > last)
+            break;
+        pb_child(w, m, s, with_created);
+    }
+    promc__pb_family_end(w);
+    return w->err;
+}
+
+/* The library's own families below (limits, expiries, parent updates) in protobuf: one metric
+ * per labelled metric, with a `metric` label (and `action`). */
+static void pb_own_family(promc__writer_t *w, bool *open, const char *name, const char *suffix,
+                          const char *help, int type)
+{
+    if (!*open)
+        promc__pb_family(w, name, suffix, help, type);
+    *open = true;
+}
+
 /* Joins a child's labels into w->lab.  Info labels are replaced under the metric's lock, so they
  * are read under it; the lock is let go before any output, which may call the sink (user code). */
 static int prepare_labels(promc__writer_t *w, promc_metric_t *m, promc__child_t *s)
@@ -233,7 +386,7 @@ static int walk_metric(promc__writer_t *w, promc_metric_t *m, bool created)
 static int write_metric(promc__writer_t *w, promc_metric_t *m, bool created)
 {
     promc__read_enter();
-    int rc = walk_metric(w, m, created);
+    int rc = w->pb ? pb_walk_metric(w, m, created) : walk_metric(w, m, created);
     promc__read_exit();
     /* Children unchanged past the metric's expiry go now; a batch of removed children may be
      * waiting for walks like this one to end. */
@@ -258,14 +411,21 @@ static int write_limits(promc__writer_t *w, promc__entry_t **items, size_t n)
         uint64_t limited = atomic_load_explicit(&m->limited, memory_order_relaxed);
         if (!m->label_count || (!limited && !promc__metric_child_limit(m)))
             continue;
+        static const char help[] = "Label sets refused, or folded into the overflow child, "
+                                   "because a metric had reached its limit of children.";
+        const char *action = m->on_limit == PROMC_LIMIT_OVERFLOW ? "folded" : "refused";
+        if (w->pb) {
+            pb_own_family(w, &header, name, "_total", help, 0);
+            promc__pb_metric(w);
+            promc__pb_label(w, "action", 6, action, strlen(action));
+            promc__pb_label(w, "metric", 6, m->name, strlen(m->name));
+            promc__pb_counter(w, (double)limited, NULL, 0, false);
+            continue;
+        }
         if (!header) {
-            promc__put_header(w, name,
-                              "Label sets refused, or folded into the overflow child, because a "
-                              "metric had reached its limit of children.",
-                              PROMC_COUNTER, "");
+            promc__put_header(w, name, help, PROMC_COUNTER, "");
             header = true;
         }
-        const char *action = m->on_limit == PROMC_LIMIT_OVERFLOW ? "folded" : "refused";
         promc__strbuf_t *b = &w->lab;
         b->len = 0;
         if (promc__append_pair(b, "action", 6, action, strlen(action)) ||
@@ -291,11 +451,18 @@ static int write_expired(promc__writer_t *w, promc__entry_t **items, size_t n)
         promc_metric_t *m = (promc_metric_t *)items[i];
         if (!m->expire_ns)
             continue;
+        static const char help[] = "Children removed because their value had not changed for "
+                                   "the metric's expiry time.";
+        double expired = (double)atomic_load_explicit(&m->expired, memory_order_relaxed);
+        if (w->pb) {
+            pb_own_family(w, &header, name, "_total", help, 0);
+            promc__pb_metric(w);
+            promc__pb_label(w, "metric", 6, m->name, strlen(m->name));
+            promc__pb_counter(w, expired, NULL, 0, false);
+            continue;
+        }
         if (!header) {
-            promc__put_header(w, name,
-                              "Children removed because their value had not changed for the "
-                              "metric's expiry time.",
-                              PROMC_COUNTER, "");
+            promc__put_header(w, name, help, PROMC_COUNTER, "");
             header = true;
         }
         promc__strbuf_t *b = &w->lab;
@@ -303,8 +470,7 @@ static int write_expired(promc__writer_t *w, promc__entry_t **items, size_t n)
         if (promc__append_pair(b, "metric", 6, m->name, strlen(m->name)))
             return promc__err(PROMC_ENOMEM, "labels");
         w->pre_end = w->post_start = b->len;
-        promc__put_line(w, name, "_total", NULL, NULL, 0,
-                        (double)atomic_load_explicit(&m->expired, memory_order_relaxed));
+        promc__put_line(w, name, "_total", NULL, NULL, 0, expired);
     }
     return w->err;
 }
@@ -324,11 +490,18 @@ static int write_parent_updates(promc__writer_t *w, promc__entry_t **items, size
         promc_metric_t *m = (promc_metric_t *)items[i];
         if (!promc__metric_parent_used(m))
             continue;
+        static const char help[] = "1 for a metric with label names whose parent handle was "
+                                   "updated: such updates are never exposed; resolve a child "
+                                   "instead.";
+        if (w->pb) {
+            pb_own_family(w, &header, name, "", help, 1);
+            promc__pb_metric(w);
+            promc__pb_label(w, "metric", 6, m->name, strlen(m->name));
+            promc__pb_gauge(w, 1);
+            continue;
+        }
         if (!header) {
-            promc__put_header(w, name,
-                              "1 for a metric with label names whose parent handle was updated: "
-                              "such updates are never exposed; resolve a child instead.",
-                              PROMC_GAUGE, "");
+            promc__put_header(w, name, help, PROMC_GAUGE, "");
             header = true;
         }
         promc__strbuf_t *b = &w->lab;
@@ -351,6 +524,8 @@ static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, 
     size_t n = 0;
     bool created = true;
     int rc = promc__writer_init(&w, opts, sink, ud, internal_sink);
+    if (!rc && w.fmt == PROMC_FORMAT_PROTOBUF)
+        rc = promc__pb_init(&w);
     if (!rc)
         rc = promc__registry_snapshot(r, &items, &n, &created);
     for (size_t i = 0; i < n && !rc; i++) {
@@ -365,16 +540,25 @@ static int write_registry(promc_registry_t *r, const promc_expose_opts_t *opts, 
     }
     if (!rc)
         rc = write_limits(&w, items, n);
+    if (w.pb)
+        promc__pb_family_end(&w);
     if (!rc)
         rc = write_expired(&w, items, n);
+    if (w.pb)
+        promc__pb_family_end(&w);
     if (!rc)
         rc = write_parent_updates(&w, items, n);
+    if (w.pb)
+        promc__pb_family_end(&w);
+    if (!rc)
+        rc = w.err;
     if (!rc && w.fmt == PROMC_FORMAT_OPENMETRICS)
         promc__put(&w, "# EOF\n", 6);
     if (!rc)
         rc = promc__writer_finish(&w);
     if (items)
         promc__registry_release(items, n);
+    promc__pb_destroy(&w);
     promc__writer_destroy(&w);
     return rc;
 }

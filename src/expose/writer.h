@@ -12,11 +12,15 @@
 #include <string.h>
 #include <zlib.h>
 #include <promc/expose.h>
+#include "exemplar.h"
 #include "fmt.h"
 #include "metric_internal.h"
 #include "strbuf.h"
 
 #define PROMC__CHUNK (64 * 1024)
+
+typedef struct promc__pb promc__pb_t; /* proto.c */
+struct Io__Prometheus__Client__Histogram;
 
 typedef struct promc__writer {
     promc_format_t fmt;
@@ -48,6 +52,7 @@ typedef struct promc__writer {
     /* Written before the newline of the next sample line (an exemplar), when tail_len > 0. */
     const char *tail;
     size_t tail_len;
+    promc__pb_t *pb; /* PROMC_FORMAT_PROTOBUF: the message being built */
 } promc__writer_t;
 
 /* ---- output.c: the chunk buffer, gzip, escaping, the name[] filter ----------------------------
@@ -263,6 +268,48 @@ static inline void promc__put_created(promc__writer_t *w, const char *name, cons
     size_t n = promc__fmt_micros(s->created_us, tmp);
     promc__put_line_text(w, name, "_created", NULL, NULL, 0, tmp, n);
 }
+
+/* ---- proto.c: the protobuf exposition -----------------------------------------------------------
+ * Families are opened with promc__pb_family() (which closes the one before), metrics with
+ * promc__pb_metric() and their labels, in the order written (sorted by name); the first value
+ * creates the metric.  Failures are kept in w->err. */
+
+int promc__pb_init(promc__writer_t *w);
+void promc__pb_destroy(promc__writer_t *w);
+/* The MetricType a type is written as, and the suffix of its family name ("_total", "_info"). */
+int promc__pb_type(promc_type_t t);
+const char *promc__pb_suffix(promc_type_t t);
+/* pb_type: io.prometheus.client.MetricType (COUNTER 0, GAUGE 1, SUMMARY 2, UNTYPED 3,
+ * HISTOGRAM 4); the name is escaped by w->esc, then suffix appended. */
+void promc__pb_family(promc__writer_t *w, const char *name, const char *suffix, const char *help,
+                      int pb_type);
+void promc__pb_family_end(promc__writer_t *w);
+void promc__pb_metric(promc__writer_t *w);
+/* A label; its name is escaped by w->esc. */
+void promc__pb_label(promc__writer_t *w, const char *name, size_t nlen, const char *value,
+                     size_t vlen);
+/* Sorts the pending labels by name (an info's merged labels). */
+void promc__pb_sort_labels(promc__writer_t *w);
+void promc__pb_counter(promc__writer_t *w, double value, const promc__exemplar_snap_t *ex,
+                       int64_t created_us, bool created);
+void promc__pb_gauge(promc__writer_t *w, double value);
+void promc__pb_untyped(promc__writer_t *w, double value);
+void promc__pb_summary(promc__writer_t *w, uint64_t count, double sum, size_t nq,
+                       const double *quantiles, const double *values, int64_t created_us,
+                       bool created);
+/* A histogram metric, then room for n buckets, then each bucket in order. */
+struct Io__Prometheus__Client__Histogram *promc__pb_histogram(promc__writer_t *w, uint64_t count,
+                                                              double sum, int64_t created_us,
+                                                              bool created);
+int promc__pb_buckets(promc__writer_t *w, struct Io__Prometheus__Client__Histogram *h, size_t n);
+void promc__pb_bucket(promc__writer_t *w, struct Io__Prometheus__Client__Histogram *h, double upper,
+                      uint64_t cumulative, const promc__exemplar_snap_t *ex);
+/* The emit API: a sample's labels (le and quantile aside: extra), then the sample. */
+void promc__pb_emit_begin(promc__writer_t *w);
+void promc__pb_emit_label(promc__writer_t *w, const char *name, size_t nlen, const char *value,
+                          size_t vlen);
+int promc__pb_emit_sample(promc__writer_t *w, promc_type_t type, const char *suffix,
+                          const char *extra, size_t extra_len, double value);
 
 /* ---- emit.c: custom collectors ------------------------------------------------------------------
  */

@@ -10,7 +10,7 @@ awk '/^## API tour/{tour=1} tour && /^```c$/{on=1; next} on && /^```$/{exit} on{
 awk '/^## API tour/{tour=1} tour && /^```c$/{n++; if (n == 2) {on=1; next}} on && /^```$/{exit} on{print}' "$readme" >"$work/tour2.c"
 [ -s "$work/tour.c" ] || { echo "readme_tour: no C block under '## API tour'"; exit 1; }
 "$cc" -std=c11 -Wall -Wextra -Werror -I"$include" "$work/tour.c" "$lib" \
-    $(pkg-config --libs zlib libevent_openssl libevent_core libevent_extra libevent_pthreads libssl libcrypto yaml-0.1 libcrypt libcurl) -lpthread -lm -o "$work/tour"
+    $(pkg-config --libs zlib libevent_openssl libevent_core libevent_extra libevent_pthreads libssl libcrypto yaml-0.1 libcrypt libprotobuf-c libcurl) -lpthread -lm -o "$work/tour"
 "$work/tour" >"$work/out"
 grep -q '^hello_worlds_requests_total 12.0$' "$work/out"
 grep -q '^hello_world_exceptions_total 2.0$' "$work/out"
@@ -18,7 +18,7 @@ grep -q '^http_requests_total{code="200",method="GET"} 1.0$' "$work/out"
 grep -q '^serving /metrics on port [1-9]' "$work/out"
 [ -s "$work/tour2.c" ] || { echo "readme_tour: no second C block under '## API tour'"; exit 1; }
 "$cc" -std=c11 -Wall -Wextra -Werror -I"$include" "$work/tour2.c" "$lib" \
-    $(pkg-config --libs zlib libevent_openssl libevent_core libevent_extra libevent_pthreads libssl libcrypto yaml-0.1 libcrypt libcurl) -lpthread -lm -o "$work/tour2"
+    $(pkg-config --libs zlib libevent_openssl libevent_core libevent_extra libevent_pthreads libssl libcrypto yaml-0.1 libcrypt libprotobuf-c libcurl) -lpthread -lm -o "$work/tour2"
 (cd "$work" && ./tour2) >"$work/out2"
 grep -qx 'queue_length = 3, lint problems: 0' "$work/out2"
 grep -qx 'push: PROMC_ECONNECT' "$work/out2"
