@@ -121,6 +121,21 @@ typedef struct promc_metric_opts {
     size_t quantile_count;
     double max_age;
     unsigned age_buckets;
+    /* Histogram: native (sparse, exponential) buckets, client_golang's model, exposed in
+     * protobuf only (docs/native-histograms.md).  native_bucket_factor > 1 enables them: the
+     * schema is the largest whose bucket growth factor 2^(2^-schema) is at most the one asked
+     * (1.1 gives schema 3, factor 1.0905), within -4..8.  With buckets NULL a native histogram has
+     * no classic buckets (text formats write _count, _sum and one +Inf bucket); with buckets, it
+     * has both.  native_zero_threshold: the zero bucket's half-width, 0: 2^-128, < 0: only 0
+     * itself.  native_max_buckets: 0 no limit, else past it the buckets are reduced as
+     * client_golang does: reset when native_min_reset_duration seconds (0: never) have passed
+     * since the last reset, else the zero bucket widened up to native_max_zero_threshold (0:
+     * never), else the resolution halved.  (Since 0.2) */
+    double native_bucket_factor;
+    double native_zero_threshold;
+    uint32_t native_max_buckets;
+    double native_min_reset_duration;
+    double native_max_zero_threshold;
 } promc_metric_opts_t;
 
 /* ---- Construction and lifetime ----------------------------------------------------------------

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "alloc.h"
 #include "err.h"
+#include "native.h"
 #include "writer.h"
 #include "promc_pb_names.h"
 #include "metrics.pb-c.h"
@@ -551,6 +552,49 @@ void promc__pb_bucket(promc__writer_t *w, Io__Prometheus__Client__Histogram *h, 
     b->upper_bound = upper;
     if (ex)
         b->exemplar = make_exemplar(w, ex);
+}
+
+static bool pb_side(promc__writer_t *w, const promc__native_side_snap_t *s,
+                    Io__Prometheus__Client__BucketSpan ***spans, size_t *n_spans, int64_t **deltas,
+                    size_t *n_deltas)
+{
+    if (!s->n_spans)
+        return true;
+    Io__Prometheus__Client__BucketSpan **sp = arena_alloc(w, s->n_spans * sizeof *sp);
+    Io__Prometheus__Client__BucketSpan *ss = arena_alloc(w, s->n_spans * sizeof *ss);
+    int64_t *d = arena_alloc(w, s->n_deltas * sizeof *d);
+    if (!sp || !ss || !d)
+        return false;
+    for (size_t i = 0; i < s->n_spans; i++) {
+        io__prometheus__client__bucket_span__init(&ss[i]);
+        ss[i].has_offset = ss[i].has_length = true;
+        ss[i].offset = s->spans[i].offset;
+        ss[i].length = s->spans[i].length;
+        sp[i] = &ss[i];
+    }
+    memcpy(d, s->deltas, s->n_deltas * sizeof *d);
+    *spans = sp;
+    *n_spans = s->n_spans;
+    *deltas = d;
+    *n_deltas = s->n_deltas;
+    return true;
+}
+
+void promc__pb_native(promc__writer_t *w, Io__Prometheus__Client__Histogram *h,
+                      const promc__native_snap_t *snap)
+{
+    if (!h)
+        return;
+    h->has_schema = h->has_zero_threshold = h->has_zero_count = true;
+    h->schema = snap->schema;
+    h->zero_threshold = snap->zero_threshold;
+    h->zero_count = snap->zero_count;
+    if (!pb_side(w, &snap->neg, &h->negative_span, &h->n_negative_span, &h->negative_delta,
+                 &h->n_negative_delta) ||
+        !pb_side(w, &snap->pos, &h->positive_span, &h->n_positive_span, &h->positive_delta,
+                 &h->n_positive_delta))
+        if (!w->err)
+            w->err = promc__err(PROMC_ENOMEM, "native buckets");
 }
 
 /* ---- the emit API -----------------------------------------------------------------------------

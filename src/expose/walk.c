@@ -13,6 +13,7 @@
 #include "reclaim.h"
 #include "strbuf.h"
 #include "exemplar.h"
+#include "native.h"
 #include "quantile.h"
 #include "writer.h"
 
@@ -118,12 +119,24 @@ static int child_samples(promc__writer_t *w, const promc_metric_t *m, const prom
         break;
     case PROMC_HISTOGRAM: {
         const promc_histogram_t *h = (const promc_histogram_t *)s;
-        /* Read the counts once, so _count equals the +Inf bucket. */
+        /* Read the counts once, so _count equals the +Inf bucket; a native histogram's from one
+         * reading of its hot and cold counts. */
+        promc__native_snap_t snap;
+        double sum = 0;
+        if (h->nh) {
+            if (promc__native_snapshot(h->nh, &snap) != 0) {
+                promc__native_snap_free(&snap);
+                return w->err = promc__err(PROMC_ENOMEM, "native histogram");
+            }
+            sum = snap.sum;
+        } else {
+            sum = promc_histogram_sum(h);
+        }
         uint64_t acc = 0;
         const promc__exemplar_t *slots =
             om ? atomic_load_explicit(&((promc_histogram_t *)h)->ex, memory_order_acquire) : NULL;
         for (size_t i = 0; i < m->bound_count; i++) {
-            acc += promc__histogram_bucket(h, i);
+            acc += h->nh ? snap.classic[i] : promc__histogram_bucket(h, i);
             if (slots)
                 exemplar_tail(w, &slots[i], ex, sizeof ex);
             if (mask & S_BUCKET)
@@ -134,9 +147,11 @@ static int child_samples(promc__writer_t *w, const promc_metric_t *m, const prom
         if (mask & S_COUNT)
             promc__put_line(w, name, "_count", NULL, NULL, 0, (double)acc);
         if (mask & S_SUM)
-            promc__put_line(w, name, "_sum", NULL, NULL, 0, promc_histogram_sum(h));
+            promc__put_line(w, name, "_sum", NULL, NULL, 0, sum);
         if (om && (mask & S_CREATED))
             promc__put_created(w, name, s);
+        if (h->nh)
+            promc__native_snap_free(&snap);
         break;
     }
     case PROMC_SUMMARY: {
@@ -222,14 +237,28 @@ static void pb_child(promc__writer_t *w, promc_metric_t *m, promc__child_t *s, b
                 w->err = promc__err(PROMC_ENOMEM, "histogram buckets");
             return;
         }
-        /* Read the counts once, so the count equals the last bucket. */
+        /* Read the counts once, so the count equals the last bucket; a native histogram's from
+         * one reading of its hot and cold counts. */
+        promc__native_snap_t ns;
+        if (h->nh && promc__native_snapshot(h->nh, &ns) != 0) {
+            promc__native_snap_free(&ns);
+            if (cum != stack)
+                promc__free(cum);
+            if (!w->err)
+                w->err = promc__err(PROMC_ENOMEM, "native histogram");
+            return;
+        }
         uint64_t acc = 0;
         for (size_t i = 0; i < nb; i++)
-            cum[i] = acc += promc__histogram_bucket(h, i);
+            cum[i] = acc += h->nh ? ns.classic[i] : promc__histogram_bucket(h, i);
         const promc__exemplar_t *slots = atomic_load_explicit(&h->ex, memory_order_acquire);
         pb_child_labels(w, m, s, NULL, NULL);
-        struct Io__Prometheus__Client__Histogram *ph =
-            promc__pb_histogram(w, acc, promc_histogram_sum(h), s->created_us, created);
+        struct Io__Prometheus__Client__Histogram *ph = promc__pb_histogram(
+            w, acc, h->nh ? ns.sum : promc_histogram_sum(h), s->created_us, created);
+        if (h->nh) {
+            promc__pb_native(w, ph, &ns);
+            promc__native_snap_free(&ns);
+        }
         /* The +Inf bucket is left to the count, as client_golang does, unless it has an
          * exemplar. */
         bool inf_ex = slots && promc__exemplar_load(&slots[nb - 1], &snap);

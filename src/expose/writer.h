@@ -21,6 +21,7 @@
 
 typedef struct promc__pb promc__pb_t; /* proto.c */
 struct Io__Prometheus__Client__Histogram;
+struct promc__native_snap;
 
 typedef struct promc__writer {
     promc_format_t fmt;
@@ -304,6 +305,9 @@ struct Io__Prometheus__Client__Histogram *promc__pb_histogram(promc__writer_t *w
 int promc__pb_buckets(promc__writer_t *w, struct Io__Prometheus__Client__Histogram *h, size_t n);
 void promc__pb_bucket(promc__writer_t *w, struct Io__Prometheus__Client__Histogram *h, double upper,
                       uint64_t cumulative, const promc__exemplar_snap_t *ex);
+/* The native part of a histogram: schema, zero bucket, spans and deltas. */
+void promc__pb_native(promc__writer_t *w, struct Io__Prometheus__Client__Histogram *h,
+                      const struct promc__native_snap *snap);
 /* The emit API: a sample's labels (le and quantile aside: extra), then the sample. */
 void promc__pb_emit_begin(promc__writer_t *w);
 void promc__pb_emit_label(promc__writer_t *w, const char *name, size_t nlen, const char *value,

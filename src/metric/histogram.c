@@ -9,6 +9,7 @@
 #include "fmt.h"
 #include "exemplar.h"
 #include "metric_internal.h"
+#include "native.h"
 #include "slots.h"
 
 static size_t bucket_index(const promc_metric_t *m, double v)
@@ -40,6 +41,10 @@ static size_t bucket_index(const promc_metric_t *m, double v)
  * stores; other threads use the shared half with atomic operations.  A read adds the halves. */
 void promc_histogram_observe(promc_histogram_t *h, double value)
 {
+    if (__builtin_expect(h->nh != NULL, 0)) {
+        promc__native_observe(h->nh, value);
+        return;
+    }
     const promc_metric_t *m = h->s.metric;
     size_t n = m->bound_count;
     size_t i = bucket_index(m, value);
@@ -56,6 +61,8 @@ void promc_histogram_observe(promc_histogram_t *h, double value)
 
 uint64_t promc_histogram_count(const promc_histogram_t *h)
 {
+    if (h->nh)
+        return promc__native_count(h->nh);
     uint64_t total = 0;
     for (size_t i = 0; i < h->s.metric->bound_count; i++)
         total += promc__histogram_bucket(h, i);
@@ -65,6 +72,8 @@ uint64_t promc_histogram_count(const promc_histogram_t *h)
 double promc_histogram_sum(const promc_histogram_t *h)
 {
     promc_histogram_t *x = (promc_histogram_t *)h;
+    if (x->nh)
+        return promc__native_sum(x->nh);
     return promc__bits_to_double(atomic_load_explicit(&x->sum_bits, memory_order_relaxed)) +
            promc__bits_to_double(atomic_load_explicit(&x->own_sum_bits, memory_order_relaxed));
 }
@@ -93,6 +102,27 @@ static int histogram_check(const promc_metric_opts_t *o)
 {
     if (o->bucket_count && !o->buckets)
         return promc__err(PROMC_EINVAL, "bucket_count without buckets");
+    double f = o->native_bucket_factor;
+    if (f != 0 && !(f > 1 && isfinite(f)))
+        return promc__err(PROMC_EINVAL,
+                          "native_bucket_factor: %g is not a finite factor > 1 (0: no native "
+                          "buckets)",
+                          f);
+    if (f == 0 && (o->native_zero_threshold != 0 || o->native_max_buckets ||
+                   o->native_min_reset_duration != 0 || o->native_max_zero_threshold != 0))
+        return promc__err(PROMC_EINVAL, "native_zero_threshold, native_max_buckets, "
+                                        "native_min_reset_duration and native_max_zero_threshold "
+                                        "need native_bucket_factor > 1");
+    if (isnan(o->native_zero_threshold) || isinf(o->native_zero_threshold))
+        return promc__err(PROMC_EINVAL, "native_zero_threshold: %g is not finite",
+                          o->native_zero_threshold);
+    if (!(o->native_min_reset_duration >= 0 && o->native_min_reset_duration < 1e9))
+        return promc__err(PROMC_EINVAL,
+                          "native_min_reset_duration: %g is not a duration in seconds >= 0",
+                          o->native_min_reset_duration);
+    if (!(o->native_max_zero_threshold >= 0 && isfinite(o->native_max_zero_threshold)))
+        return promc__err(PROMC_EINVAL, "native_max_zero_threshold: %g is not finite and >= 0",
+                          o->native_max_zero_threshold);
     return 0;
 }
 
@@ -101,7 +131,21 @@ static int histogram_setup(promc_metric_t *m, const promc_metric_opts_t *o)
 {
     const double *b = o->buckets;
     size_t nb = o->bucket_count;
-    if (!b)
+    bool native = o->native_bucket_factor > 1;
+    m->native_schema = PROMC__NATIVE_NONE;
+    if (native) {
+        m->native_schema = promc__native_schema_for(o->native_bucket_factor);
+        /* client_golang's DefNativeHistogramZeroThreshold, 2^-128; negative: exactly zero. */
+        m->native_zero_threshold = o->native_zero_threshold > 0    ? o->native_zero_threshold
+                                   : o->native_zero_threshold == 0 ? 2.938735877055719e-39
+                                                                   : 0;
+        m->native_max_buckets = o->native_max_buckets;
+        m->native_max_zero_threshold = o->native_max_zero_threshold;
+        m->native_min_reset_ns = (int64_t)(o->native_min_reset_duration * 1e9);
+    }
+    if (!b && native)
+        nb = 0; /* native only: the +Inf bucket alone */
+    else if (!b)
         b = promc_histogram_default_buckets(&nb);
     for (size_t i = 1; i < nb; i++)
         if (!(b[i - 1] < b[i]))
@@ -112,7 +156,7 @@ static int histogram_setup(promc_metric_t *m, const promc_metric_opts_t *o)
             return promc__err(PROMC_EBUCKETS, "histogram '%s': NaN bucket", m->name);
     bool has_inf = nb && isinf(b[nb - 1]) && b[nb - 1] > 0;
     m->bound_count = nb + (has_inf ? 0 : 1);
-    if (m->bound_count < 2)
+    if (m->bound_count < 2 && !native)
         return promc__err(PROMC_EBUCKETS, "histogram '%s': must have at least two buckets",
                           m->name);
     m->bounds = promc__calloc(m->bound_count, sizeof(double));
@@ -139,10 +183,22 @@ static void histogram_teardown(promc_metric_t *m)
     promc__free(m->bounds);
 }
 
+static int histogram_child_init(promc_metric_t *m, promc__child_t *s)
+{
+    if (m->native_schema == PROMC__NATIVE_NONE)
+        return 0;
+    struct promc_histogram *h = (struct promc_histogram *)s;
+    h->nh = promc__native_new(m);
+    return h->nh ? 0 : PROMC_ENOMEM;
+}
+
 static void histogram_child_destroy(promc_metric_t *m, promc__child_t *s)
 {
     (void)m;
-    promc__free(atomic_load_explicit(&((struct promc_histogram *)s)->ex, memory_order_relaxed));
+    struct promc_histogram *h = (struct promc_histogram *)s;
+    promc__free(atomic_load_explicit(&h->ex, memory_order_relaxed));
+    promc__native_free(h->nh);
+    h->nh = NULL;
 }
 
 int promc_histogram_observe_exemplar(promc_histogram_t *h, double value,
@@ -184,6 +240,7 @@ static const promc__metric_ops_t histogram_ops = {
     .check = histogram_check,
     .setup = histogram_setup,
     .teardown = histogram_teardown,
+    .child_init = histogram_child_init,
     .child_destroy = histogram_child_destroy,
     .state = histogram_state,
 };

@@ -83,6 +83,7 @@ struct promc_histogram {
     _Atomic uint64_t sum_bits;     /* shared: compare-and-swap */
     _Atomic uint64_t own_sum_bits; /* written only by the owning thread */
     _Atomic(struct promc__exemplar *) ex; /* a slot per bucket, from the first exemplar */
+    struct promc__native *nh;             /* native buckets (native.h), or NULL */
     /* Per upper bound (+Inf last), not cumulative: [0, n) shared (atomic adds), [n, 2n) the
      * owner's. */
     _Atomic uint64_t counts[];
@@ -165,6 +166,11 @@ struct promc_metric {
     double *bounds;    /* histogram upper bounds, +Inf last */
     char **bound_text; /* their le values, formatted once */
     size_t bound_count;
+    /* native histograms (native.h): PROMC__NATIVE_NONE (INT32_MIN) without */
+    int32_t native_schema;
+    uint32_t native_max_buckets;
+    double native_zero_threshold, native_max_zero_threshold;
+    int64_t native_min_reset_ns;
     /* summary quantiles, sorted, with their label text ("0.5") */
     promc_quantile_t *quantiles;
     char **quantile_text;

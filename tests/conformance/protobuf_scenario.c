@@ -72,6 +72,43 @@ int main(int argc, char **argv)
         if (nt < 4)
             die("short line", copy);
         char *names_or_values = t[3];
+        if (!strcmp(t[0], "nhistogram")) {
+            /* NAME HELP LABELNAMES FACTOR ZERO_THRESHOLD MAX_BUCKETS MAX_ZERO_THRESHOLD BOUNDS|- */
+            char *fl[9] = {0};
+            size_t nf = 0;
+            char tmp[4096];
+            snprintf(tmp, sizeof tmp, "%s", copy);
+            for (char *p = strtok(tmp, " "); p && nf < 9; p = strtok(NULL, " "))
+                fl[nf++] = p;
+            if (nf != 9)
+                die("nhistogram needs 9 fields", copy);
+            char *ln[MAX_LABELS];
+            char lnames[1024];
+            snprintf(lnames, sizeof lnames, "%s", fl[3]);
+            double b[64];
+            size_t nb = 0;
+            if (strcmp(fl[8], "-"))
+                for (char *p = strtok(fl[8], ","); p && nb < 64; p = strtok(NULL, ","))
+                    b[nb++] = strtod(p, NULL);
+            size_t n = split(lnames, ln);
+            metric_t *m = &metrics[nmetrics++];
+            snprintf(m->name, sizeof m->name, "%s", fl[1]);
+            m->type = PROMC_HISTOGRAM;
+            promc_metric_opts_t o = {.name = fl[1],
+                                     .help = fl[2],
+                                     .registry = r,
+                                     .label_names = (const char *const *)ln,
+                                     .label_count = n,
+                                     .buckets = nb ? b : NULL,
+                                     .bucket_count = nb,
+                                     .native_bucket_factor = strtod(fl[4], NULL),
+                                     .native_zero_threshold = strtod(fl[5], NULL),
+                                     .native_max_buckets = (uint32_t)strtoul(fl[6], NULL, 10),
+                                     .native_max_zero_threshold = strtod(fl[7], NULL)};
+            if (promc_histogram_new((promc_histogram_t **)&m->h, &o))
+                die("cannot create", copy);
+            continue;
+        }
         if (!strcmp(t[0], "counter") || !strcmp(t[0], "gauge") || !strcmp(t[0], "histogram") ||
             !strcmp(t[0], "summary") || !strcmp(t[0], "summaryq")) {
             char *ln[MAX_LABELS];

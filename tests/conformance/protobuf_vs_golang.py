@@ -119,6 +119,32 @@ for _ in range(100):
 lines.append("summaryq rpcq_seconds RPC. service")
 for _ in range(3000):
     op("observe", "rpcq_seconds", rnd.choice(["a", "b"]), rnd.gauss(10, 3))
+# Native histograms: schema from the factor, the zero bucket, both signs, a gap-filled span, a
+# native-only one with an exemplar (on the +Inf bucket, as client_golang 1.14 writes it), one
+# with classic buckets too, and the bucket limit: halving the resolution (no widening allowed),
+# and widening the zero bucket first.
+lines.append("nhistogram rtt_seconds RTT. path 1.1 0 0 0 -")
+for _ in range(3000):
+    x = rnd.lognormvariate(-3, 1.5) * rnd.choice([1, 1, 1, -1])
+    op("observe", "rtt_seconds", rnd.choice(["/a", "/b"]), x)
+for x in (0.0, 1e-40, -1e-40, 1.0, 2.0, 0.5, float("inf")):
+    op("observe", "rtt_seconds", "/a", x)
+op("exemplar", "rtt_seconds", "/a", 0.042, "trace_id=n1")
+lines.append("nhistogram both_seconds Both. - 2 1e-6 0 0 0.1,1,10")
+for _ in range(500):
+    op("observe", "both_seconds", "-", rnd.expovariate(1.0))
+op("observe", "both_seconds", "-", 5e-7)
+for factor, schema_hint in (("1.0001", 8), ("1.5", 1), ("4", -1), ("1e6", -4)):
+    name = "f%d_seconds" % (len(lines))
+    lines.append("nhistogram %s F. - %s 0 0 0 -" % (name, factor))
+    for _ in range(200):
+        op("observe", name, "-", rnd.lognormvariate(0, 3))
+lines.append("nhistogram limited_seconds Limited. - 1.01 0 20 0 -")
+for _ in range(2000):
+    op("observe", "limited_seconds", "-", rnd.lognormvariate(0, 2))
+lines.append("nhistogram widened_seconds Widened. - 1.1 1e-9 12 0.01 -")
+for _ in range(400):
+    op("observe", "widened_seconds", "-", rnd.choice([1e-5, 3e-5, 1e-4, 2e-4, 5e-4, 1e-3, 2.0]) * rnd.uniform(0.9, 1.1))
 lines.append("counter many Many. id")
 for i in range(300):
     op("add", "many", str(i), float(i + 1))

@@ -41,7 +41,7 @@ pass=$((pass + 1))
 # pkg-config, static
 cc -std=c11 $(pkg-config --cflags promc) "$example" -o "$work/static" -Wl,-Bstatic -lpromc \
     -Wl,-Bdynamic $(pkg-config --static --libs-only-other --libs-only-L promc | sed 's/-lpromc//') \
-    -lz -levent_core -levent_extra -levent_pthreads -lpthread -lm
+    -lz -levent_core -levent_extra -levent_pthreads -lprotobuf-c -lpthread -lm
 if ldd "$work/static" | grep libpromc >/dev/null; then
     echo "consumer: the static build still links libpromc.so"
     exit 1

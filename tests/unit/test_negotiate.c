@@ -16,8 +16,9 @@ static void accept_format(void)
                                  "version=0.0.4;q=0.4") == PROMC_FORMAT_TEXT);
     CHECK(promc_format_negotiate("application/openmetrics-text; version=2.0.0") ==
           PROMC_FORMAT_TEXT);
+    /* Protobuf since 0.2 (test_protobuf.c has the cases). */
     CHECK(promc_format_negotiate("application/vnd.google.protobuf;proto=io.prometheus.client."
-                                 "MetricFamily;encoding=delimited") == PROMC_FORMAT_TEXT);
+                                 "MetricFamily;encoding=delimited") == PROMC_FORMAT_PROTOBUF);
     CHECK(promc_format_negotiate("application/openmetrics-text;q=0,*/*") == PROMC_FORMAT_TEXT);
     /* What Prometheus 2.42 sends. */
     CHECK(

@@ -9,6 +9,7 @@
 //   counter|gauge|summary NAME HELP LABELNAMES
 //   histogram NAME HELP LABELNAMES BOUNDS           (BOUNDS: comma-separated)
 //   summaryq NAME HELP LABELNAMES                   (objectives 0.5:0.05 0.9:0.01 0.99:0.001)
+//   nhistogram NAME HELP LABELNAMES FACTOR ZERO_THRESHOLD MAX_BUCKETS MAX_ZERO_THRESHOLD BOUNDS|-
 //   add|set|observe NAME VALUES NUMBER
 //   exemplar NAME VALUES NUMBER KEY=VALUE[,KEY=VALUE]
 package main
@@ -67,6 +68,27 @@ func main() {
 				b = append(b, x)
 			}
 			v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: t[1], Help: t[2], Buckets: b}, split(t[3]))
+			reg.MustRegister(v)
+			hists[t[1]] = v
+		case "nhistogram":
+			// NAME HELP LABELNAMES FACTOR ZERO_THRESHOLD MAX_BUCKETS MAX_ZERO_THRESHOLD BOUNDS|-
+			num := func(i int) float64 {
+				x, err := strconv.ParseFloat(t[i], 64)
+				if err != nil {
+					panic(line)
+				}
+				return x
+			}
+			o := prometheus.HistogramOpts{Name: t[1], Help: t[2],
+				NativeHistogramBucketFactor:     num(4),
+				NativeHistogramZeroThreshold:    num(5),
+				NativeHistogramMaxBucketNumber:  uint32(num(6)),
+				NativeHistogramMaxZeroThreshold: num(7)}
+			for _, s := range split(t[8]) {
+				x, _ := strconv.ParseFloat(s, 64)
+				o.Buckets = append(o.Buckets, x)
+			}
+			v := prometheus.NewHistogramVec(o, split(t[3]))
 			reg.MustRegister(v)
 			hists[t[1]] = v
 		case "summary", "summaryq":

@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Native histograms: see native.h. */
+#include <float.h>
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "alloc.h"
+#include "fmt.h"
+#include "metric_internal.h"
+#include "native.h"
+
+#define CHUNK_BITS 6
+#define CHUNK      (1 << CHUNK_BITS)
+
+typedef struct chunk {
+    _Atomic uint64_t present; /* a bit per bucket that exists (client_golang's map keys) */
+    _Atomic int64_t c[CHUNK];
+} chunk_t;
+
+typedef struct dir {
+    struct dir *retired_next; /* the replaced directories, freed with the child */
+    int32_t base;             /* the first chunk index it covers */
+    uint32_t n;
+    _Atomic(chunk_t *) chunk[];
+} dir_t;
+
+typedef struct side {
+    _Atomic(dir_t *) dir;
+} side_t;
+
+typedef struct counts {
+    _Atomic uint64_t count; /* observations done into this set */
+    _Atomic uint64_t sum_bits;
+    _Atomic uint64_t zero;
+    _Atomic uint64_t zt_bits;
+    _Atomic int32_t schema;
+    _Atomic uint32_t nbuckets; /* buckets that exist */
+    side_t pos, neg;
+    _Atomic uint64_t *classic; /* bound_count of them, +Inf last */
+} counts_t;
+
+struct promc__native {
+    _Atomic uint64_t count_and_hot;
+    counts_t c[2];
+    pthread_mutex_t mtx;  /* scrapes and bucket limiting */
+    pthread_mutex_t grow; /* chunk and directory allocation */
+    dir_t *retired;       /* under grow */
+    /* configuration, from the metric */
+    const double *bounds;
+    size_t bound_count;
+    int32_t schema0;
+    double zt0;
+    uint32_t max_buckets;
+    double max_zt;
+    int64_t min_reset_ns;
+    int64_t last_reset_ns;
+    int64_t (*now_ns)(void);
+};
+
+/* ---- bucket keys -------------------------------------------------------------------------------
+ */
+
+/* The upper bounds within [0.5, 1) of each positive schema: 2^(i/2^s) / 2, computed once. */
+static double bounds_tab[9][256];
+static pthread_once_t bounds_once = PTHREAD_ONCE_INIT;
+
+static void bounds_init(void)
+{
+    for (int s = 1; s <= 8; s++)
+        for (int i = 0; i < (1 << s); i++)
+            bounds_tab[s][i] = ldexp(exp2((double)i / (double)(1 << s)), -1);
+}
+
+int32_t promc__native_schema_for(double factor)
+{
+    double fl = floor(log2(log2(factor)));
+    if (fl <= -8)
+        return 8;
+    if (fl >= 4)
+        return -4;
+    return -(int32_t)fl;
+}
+
+static int32_t key_of(double v, int32_t schema)
+{
+    bool inf = false;
+    if (isinf(v)) {
+        v = v > 0 ? DBL_MAX : -DBL_MAX;
+        inf = true;
+    }
+    int exp;
+    double frac = frexp(fabs(v), &exp);
+    int32_t key;
+    if (schema > 0) {
+        const double *b = bounds_tab[schema];
+        int lo = 0, hi = 1 << schema; /* the first bound >= frac */
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (b[mid] < frac)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        key = lo + (exp - 1) * (1 << schema);
+    } else {
+        key = exp;
+        if (frac == 0.5)
+            key--;
+        int32_t div = 1 << -schema;
+        key = (key + div - 1) / div; /* truncating, as Go's */
+    }
+    return inf ? key + 1 : key;
+}
+
+/* The upper bound of bucket `key` (client_golang's getLe). */
+static double le_of(int32_t key, int32_t schema)
+{
+    if (schema < 0) {
+        int exp = key << -schema;
+        if (exp == 1024)
+            return DBL_MAX;
+        return ldexp(1, exp);
+    }
+    int frac_idx = key & ((1 << schema) - 1);
+    double frac = schema ? bounds_tab[schema][frac_idx] : 0.5;
+    int exp = (key >> schema) + 1;
+    if (frac == 0.5 && exp == 1025)
+        return DBL_MAX;
+    return ldexp(frac, exp);
+}
+
+/* ---- sides: chunks of buckets behind a directory ------------------------------------------------
+ */
+
+static chunk_t *chunk_slow(promc__native_t *nh, side_t *sd, int32_t ci)
+{
+    pthread_mutex_lock(&nh->grow);
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    chunk_t *ch = NULL;
+    if (!d || ci < d->base || ci >= d->base + (int32_t)d->n) {
+        /* A directory covering the old range and ci, with room to grow either way. */
+        int32_t lo = d ? d->base : ci, hi = d ? d->base + (int32_t)d->n : ci + 1;
+        if (ci < lo)
+            lo = ci;
+        if (ci >= hi)
+            hi = ci + 1;
+        int32_t span = hi - lo;
+        int32_t extra = span < 8 ? 8 : span;
+        int32_t nlo = d && ci >= d->base ? lo : lo - extra / 2;
+        int32_t nhi = d && ci < d->base ? hi : hi + extra / 2;
+        if (!d) {
+            nlo = ci - 4;
+            nhi = ci + 4;
+        }
+        dir_t *nd = promc__calloc(1, sizeof *nd + (size_t)(nhi - nlo) * sizeof nd->chunk[0]);
+        if (!nd) {
+            pthread_mutex_unlock(&nh->grow);
+            return NULL;
+        }
+        nd->base = nlo;
+        nd->n = (uint32_t)(nhi - nlo);
+        if (d) {
+            for (uint32_t i = 0; i < d->n; i++)
+                atomic_store_explicit(&nd->chunk[d->base - nlo + (int32_t)i],
+                                      atomic_load_explicit(&d->chunk[i], memory_order_relaxed),
+                                      memory_order_relaxed);
+            d->retired_next = nh->retired;
+            nh->retired = d;
+        }
+        atomic_store_explicit(&sd->dir, nd, memory_order_release);
+        d = nd;
+    }
+    ch = atomic_load_explicit(&d->chunk[ci - d->base], memory_order_acquire);
+    if (!ch) {
+        ch = promc__calloc(1, sizeof *ch);
+        if (ch)
+            atomic_store_explicit(&d->chunk[ci - d->base], ch, memory_order_release);
+    }
+    pthread_mutex_unlock(&nh->grow);
+    return ch;
+}
+
+/* Adds inc to the bucket `key`; true when the bucket did not exist. */
+static bool side_add(promc__native_t *nh, side_t *sd, int32_t key, int64_t inc)
+{
+    int32_t ci = key >> CHUNK_BITS; /* arithmetic: floors for negative keys */
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    chunk_t *ch = NULL;
+    if (d && ci >= d->base && ci < d->base + (int32_t)d->n)
+        ch = atomic_load_explicit(&d->chunk[ci - d->base], memory_order_acquire);
+    if (__builtin_expect(!ch, 0) && !(ch = chunk_slow(nh, sd, ci)))
+        return false; /* out of memory: the observation still counts, without its bucket */
+    uint64_t bit = (uint64_t)1 << (key & (CHUNK - 1));
+    bool created = false;
+    if (!(atomic_load_explicit(&ch->present, memory_order_relaxed) & bit))
+        created = !(atomic_fetch_or_explicit(&ch->present, bit, memory_order_relaxed) & bit);
+    atomic_fetch_add_explicit(&ch->c[key & (CHUNK - 1)], inc, memory_order_relaxed);
+    return created;
+}
+
+/* Visits the existing buckets of a side in key order. */
+typedef void (*visit_fn)(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *ch, uint64_t bit);
+
+static void side_visit(side_t *sd, visit_fn fn, void *ud)
+{
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    for (uint32_t i = 0; d && i < d->n; i++) {
+        chunk_t *ch = atomic_load_explicit(&d->chunk[i], memory_order_acquire);
+        if (!ch)
+            continue;
+        uint64_t p = atomic_load_explicit(&ch->present, memory_order_acquire);
+        while (p) {
+            int b = __builtin_ctzll(p);
+            p &= p - 1;
+            int32_t key = (d->base + (int32_t)i) * CHUNK + b;
+            fn(ud, key, &ch->c[b], ch, (uint64_t)1 << b);
+        }
+    }
+}
+
+/* Deletes every bucket of a side (the chunks stay, empty). */
+static void side_clear(side_t *sd)
+{
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    for (uint32_t i = 0; d && i < d->n; i++) {
+        chunk_t *ch = atomic_load_explicit(&d->chunk[i], memory_order_acquire);
+        if (!ch)
+            continue;
+        atomic_store_explicit(&ch->present, 0, memory_order_relaxed);
+        for (int k = 0; k < CHUNK; k++)
+            atomic_store_explicit(&ch->c[k], 0, memory_order_relaxed);
+    }
+}
+
+static void side_free(side_t *sd)
+{
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_relaxed);
+    for (uint32_t i = 0; d && i < d->n; i++)
+        promc__free(atomic_load_explicit(&d->chunk[i], memory_order_relaxed));
+    promc__free(d);
+}
+
+/* ---- the counts ---------------------------------------------------------------------------------
+ */
+
+static void add_double(_Atomic uint64_t *bits, double v)
+{
+    uint64_t old = atomic_load_explicit(bits, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+        bits, &old, promc__double_to_bits(promc__bits_to_double(old) + v), memory_order_relaxed,
+        memory_order_relaxed)) {
+    }
+}
+
+static size_t classic_index(const promc__native_t *nh, double v)
+{
+    if (v != v)
+        return nh->bound_count - 1; /* NaN: counted, in no finite bucket (client_golang) */
+    size_t lo = 0, hi = nh->bound_count - 1;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v <= nh->bounds[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static void counts_observe(promc__native_t *nh, counts_t *c, double v)
+{
+    atomic_fetch_add_explicit(&c->classic[classic_index(nh, v)], 1, memory_order_relaxed);
+    add_double(&c->sum_bits, v);
+    if (v == v) {
+        int32_t schema = atomic_load_explicit(&c->schema, memory_order_relaxed);
+        double zt = promc__bits_to_double(atomic_load_explicit(&c->zt_bits, memory_order_relaxed));
+        double a = isinf(v) ? (v > 0 ? DBL_MAX : -DBL_MAX) : v;
+        bool created = false;
+        if (a > zt)
+            created = side_add(nh, &c->pos, key_of(v, schema), 1);
+        else if (a < -zt)
+            created = side_add(nh, &c->neg, key_of(v, schema), 1);
+        else
+            atomic_fetch_add_explicit(&c->zero, 1, memory_order_relaxed);
+        if (created)
+            atomic_fetch_add_explicit(&c->nbuckets, 1, memory_order_relaxed);
+    }
+    /* Last: the observation is complete (a scrape waits for it). */
+    atomic_fetch_add_explicit(&c->count, 1, memory_order_release);
+}
+
+static void counts_reset(promc__native_t *nh, counts_t *c)
+{
+    atomic_store_explicit(&c->sum_bits, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->count, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->zero, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->zt_bits, promc__double_to_bits(nh->zt0), memory_order_relaxed);
+    atomic_store_explicit(&c->schema, nh->schema0, memory_order_relaxed);
+    atomic_store_explicit(&c->nbuckets, 0, memory_order_relaxed);
+    for (size_t i = 0; i < nh->bound_count; i++)
+        atomic_store_explicit(&c->classic[i], 0, memory_order_relaxed);
+    side_clear(&c->pos);
+    side_clear(&c->neg);
+}
+
+static void wait_cooldown(counts_t *c, uint64_t count)
+{
+    for (unsigned spins = 0; atomic_load_explicit(&c->count, memory_order_acquire) != count;
+         spins++)
+        if (spins > 64)
+            sched_yield();
+}
+
+typedef struct merge_ctx {
+    promc__native_t *nh;
+    counts_t *hot, *cold;
+    side_t *hot_side;
+    int32_t drop_key; /* widening: the bucket merged into the zero bucket; INT32_MIN: none */
+    int halve;        /* doubling the width: keys are halved */
+} merge_ctx_t;
+
+/* Adds a cold bucket into the hot set and zeroes it (keeping it), as client_golang's
+ * addAndReset. */
+static void add_and_reset(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *ch, uint64_t bit)
+{
+    merge_ctx_t *x = ud;
+    int64_t v = atomic_load_explicit(cnt, memory_order_relaxed);
+    if (key == x->drop_key) {
+        atomic_fetch_add_explicit(&x->hot->zero, (uint64_t)v, memory_order_relaxed);
+        atomic_fetch_and_explicit(&ch->present, ~bit, memory_order_relaxed);
+        atomic_store_explicit(cnt, 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&x->cold->nbuckets, 1, memory_order_relaxed);
+        return;
+    }
+    if (x->halve) {
+        if (key > 0)
+            key++;
+        key /= 2;
+    }
+    if (side_add(x->nh, x->hot_side, key, v))
+        atomic_fetch_add_explicit(&x->hot->nbuckets, 1, memory_order_relaxed);
+    atomic_store_explicit(cnt, 0, memory_order_relaxed);
+}
+
+/* client_golang's addAndResetCounts, and the buckets with it. */
+static void merge_counts(promc__native_t *nh, counts_t *hot, counts_t *cold, int32_t drop_key,
+                         int halve)
+{
+    atomic_fetch_add_explicit(&hot->count, atomic_load_explicit(&cold->count, memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&cold->count, 0, memory_order_relaxed);
+    add_double(&hot->sum_bits,
+               promc__bits_to_double(atomic_load_explicit(&cold->sum_bits, memory_order_relaxed)));
+    atomic_store_explicit(&cold->sum_bits, 0, memory_order_relaxed);
+    for (size_t i = 0; i < nh->bound_count; i++) {
+        atomic_fetch_add_explicit(&hot->classic[i],
+                                  atomic_load_explicit(&cold->classic[i], memory_order_relaxed),
+                                  memory_order_relaxed);
+        atomic_store_explicit(&cold->classic[i], 0, memory_order_relaxed);
+    }
+    atomic_fetch_add_explicit(&hot->zero, atomic_load_explicit(&cold->zero, memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&cold->zero, 0, memory_order_relaxed);
+    merge_ctx_t x = {nh, hot, cold, &hot->pos, drop_key, halve};
+    side_visit(&cold->pos, add_and_reset, &x);
+    x.hot_side = &hot->neg;
+    side_visit(&cold->neg, add_and_reset, &x);
+}
+
+/* ---- life ---------------------------------------------------------------------------------------
+ */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+promc__native_t *promc__native_new(const struct promc_metric *m)
+{
+    pthread_once(&bounds_once, bounds_init);
+    promc__native_t *nh = promc__calloc(1, sizeof *nh);
+    if (!nh)
+        return NULL;
+    nh->bounds = m->bounds;
+    nh->bound_count = m->bound_count;
+    nh->schema0 = m->native_schema;
+    nh->zt0 = m->native_zero_threshold;
+    nh->max_buckets = m->native_max_buckets;
+    nh->max_zt = m->native_max_zero_threshold;
+    nh->min_reset_ns = m->native_min_reset_ns;
+    nh->now_ns = mono_ns;
+    nh->last_reset_ns = mono_ns();
+    pthread_mutex_init(&nh->mtx, NULL);
+    pthread_mutex_init(&nh->grow, NULL);
+    for (int k = 0; k < 2; k++) {
+        nh->c[k].classic = promc__calloc(m->bound_count, sizeof(uint64_t));
+        if (!nh->c[k].classic) {
+            promc__native_free(nh);
+            return NULL;
+        }
+        atomic_init(&nh->c[k].schema, nh->schema0);
+        atomic_init(&nh->c[k].zt_bits, promc__double_to_bits(nh->zt0));
+    }
+    return nh;
+}
+
+void promc__native_free(promc__native_t *nh)
+{
+    if (!nh)
+        return;
+    for (int k = 0; k < 2; k++) {
+        promc__free((void *)nh->c[k].classic);
+        side_free(&nh->c[k].pos);
+        side_free(&nh->c[k].neg);
+    }
+    for (dir_t *d = nh->retired; d;) {
+        dir_t *nx = d->retired_next;
+        promc__free(d);
+        d = nx;
+    }
+    pthread_mutex_destroy(&nh->mtx);
+    pthread_mutex_destroy(&nh->grow);
+    promc__free(nh);
+}
+
+void promc__native_set_clock(promc__native_t *nh, int64_t (*now_ns)(void))
+{
+    nh->now_ns = now_ns ? now_ns : mono_ns;
+    nh->last_reset_ns = nh->now_ns();
+}
+
+/* ---- limiting the buckets (client_golang's limitBuckets) ----------------------------------------
+ */
+
+static bool maybe_reset(promc__native_t *nh, counts_t *hot, counts_t *cold, uint64_t cold_idx,
+                        double v)
+{
+    if (nh->min_reset_ns == 0 || nh->now_ns() - nh->last_reset_ns < nh->min_reset_ns)
+        return false;
+    counts_reset(nh, cold);
+    counts_observe(nh, cold, v); /* the latest observation is kept */
+    uint64_t n =
+        atomic_exchange_explicit(&nh->count_and_hot, (cold_idx << 63) + 1, memory_order_acq_rel);
+    wait_cooldown(hot, n & ~((uint64_t)1 << 63));
+    counts_reset(nh, hot);
+    nh->last_reset_ns = nh->now_ns();
+    return true;
+}
+
+typedef struct min_ctx {
+    int32_t min;
+} min_ctx_t;
+
+static void find_min(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *ch, uint64_t bit)
+{
+    (void)cnt, (void)ch, (void)bit;
+    min_ctx_t *x = ud;
+    if (key < x->min)
+        x->min = key;
+}
+
+static void delete_key(side_t *sd, int32_t key, counts_t *c)
+{
+    int32_t ci = key >> CHUNK_BITS;
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    if (!d || ci < d->base || ci >= d->base + (int32_t)d->n)
+        return;
+    chunk_t *ch = atomic_load_explicit(&d->chunk[ci - d->base], memory_order_acquire);
+    uint64_t bit = (uint64_t)1 << (key & (CHUNK - 1));
+    if (ch && (atomic_fetch_and_explicit(&ch->present, ~bit, memory_order_relaxed) & bit)) {
+        atomic_store_explicit(&ch->c[key & (CHUNK - 1)], 0, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&c->nbuckets, 1, memory_order_relaxed);
+    }
+}
+
+static bool maybe_widen_zero(promc__native_t *nh, counts_t *hot, counts_t *cold)
+{
+    double zt = promc__bits_to_double(atomic_load_explicit(&hot->zt_bits, memory_order_relaxed));
+    if (zt >= nh->max_zt)
+        return false;
+    min_ctx_t x = {INT32_MAX};
+    side_visit(&hot->pos, find_min, &x);
+    side_visit(&hot->neg, find_min, &x);
+    if (x.min == INT32_MAX)
+        return false;
+    int32_t smallest = x.min;
+    double nzt = le_of(smallest, atomic_load_explicit(&hot->schema, memory_order_relaxed));
+    if (nzt > nh->max_zt)
+        return false;
+    atomic_store_explicit(&cold->zt_bits, promc__double_to_bits(nzt), memory_order_relaxed);
+    delete_key(&cold->neg, smallest, cold);
+    delete_key(&cold->pos, smallest, cold);
+    uint64_t n =
+        atomic_fetch_add_explicit(&nh->count_and_hot, (uint64_t)1 << 63, memory_order_acq_rel);
+    counts_t *t = hot;
+    hot = cold;
+    cold = t;
+    wait_cooldown(cold, n & ~((uint64_t)1 << 63));
+    /* merge_counts adds count, sum, classic and zero; the buckets: smallest into the zero
+     * bucket (and deleted), the others added and kept. */
+    atomic_store_explicit(&cold->zt_bits, promc__double_to_bits(nzt), memory_order_relaxed);
+    merge_counts(nh, hot, cold, smallest, 0);
+    return true;
+}
+
+static void double_width(promc__native_t *nh, counts_t *hot, counts_t *cold)
+{
+    int32_t schema = atomic_load_explicit(&cold->schema, memory_order_relaxed);
+    if (schema == -4)
+        return;
+    schema--;
+    atomic_store_explicit(&cold->schema, schema, memory_order_relaxed);
+    atomic_store_explicit(&cold->nbuckets, 0, memory_order_relaxed);
+    side_clear(&cold->neg);
+    side_clear(&cold->pos);
+    uint64_t n =
+        atomic_fetch_add_explicit(&nh->count_and_hot, (uint64_t)1 << 63, memory_order_acq_rel);
+    counts_t *t = hot;
+    hot = cold;
+    cold = t;
+    wait_cooldown(cold, n & ~((uint64_t)1 << 63));
+    atomic_store_explicit(&cold->schema, schema, memory_order_relaxed);
+    merge_counts(nh, hot, cold, INT32_MIN, 1);
+    atomic_store_explicit(&cold->nbuckets, 0, memory_order_relaxed);
+    side_clear(&cold->neg);
+    side_clear(&cold->pos);
+}
+
+static void limit_buckets(promc__native_t *nh, counts_t *c, double v)
+{
+    if (nh->max_buckets >= atomic_load_explicit(&c->nbuckets, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&nh->mtx);
+    uint64_t n = atomic_load_explicit(&nh->count_and_hot, memory_order_acquire);
+    uint64_t hot_idx = n >> 63, cold_idx = (~n) >> 63;
+    counts_t *hot = &nh->c[hot_idx], *cold = &nh->c[cold_idx];
+    if (nh->max_buckets < atomic_load_explicit(&hot->nbuckets, memory_order_relaxed) &&
+        !maybe_reset(nh, hot, cold, cold_idx, v) && !maybe_widen_zero(nh, hot, cold))
+        double_width(nh, hot, cold);
+    pthread_mutex_unlock(&nh->mtx);
+}
+
+void promc__native_observe(promc__native_t *nh, double v)
+{
+    uint64_t n = atomic_fetch_add_explicit(&nh->count_and_hot, 1, memory_order_acq_rel);
+    counts_t *c = &nh->c[n >> 63];
+    counts_observe(nh, c, v);
+    if (nh->max_buckets && v == v)
+        limit_buckets(nh, c, v);
+}
+
+uint64_t promc__native_count(const promc__native_t *nh)
+{
+    return atomic_load_explicit(&((promc__native_t *)nh)->count_and_hot, memory_order_relaxed) &
+           ~((uint64_t)1 << 63);
+}
+
+double promc__native_sum(const promc__native_t *nh)
+{
+    promc__native_t *x = (promc__native_t *)nh;
+    return promc__bits_to_double(atomic_load_explicit(&x->c[0].sum_bits, memory_order_relaxed)) +
+           promc__bits_to_double(atomic_load_explicit(&x->c[1].sum_bits, memory_order_relaxed));
+}
+
+/* ---- reading ------------------------------------------------------------------------------------
+ */
+
+typedef struct spans_ctx {
+    promc__native_side_snap_t *s;
+    size_t cap_spans, cap_deltas;
+    int64_t prev;
+    int32_t next;
+    bool first;
+    bool oom;
+} spans_ctx_t;
+
+static bool push_delta(spans_ctx_t *x, int64_t count)
+{
+    promc__native_side_snap_t *s = x->s;
+    if (s->n_deltas == x->cap_deltas) {
+        size_t cap = x->cap_deltas ? x->cap_deltas * 2 : 16;
+        int64_t *d = promc__realloc(s->deltas, cap * sizeof *d);
+        if (!d)
+            return false;
+        s->deltas = d;
+        x->cap_deltas = cap;
+    }
+    s->spans[s->n_spans - 1].length++;
+    s->deltas[s->n_deltas++] = count - x->prev;
+    x->prev = count;
+    return true;
+}
+
+/* client_golang's makeBuckets: spans over the existing buckets in key order, a gap of one or two
+ * buckets filled with empty ones rather than a new span. */
+static void span_visit(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *ch, uint64_t bit)
+{
+    (void)ch, (void)bit;
+    spans_ctx_t *x = ud;
+    if (x->oom)
+        return;
+    int64_t count = atomic_load_explicit(cnt, memory_order_relaxed);
+    int32_t gap = key - x->next;
+    promc__native_side_snap_t *s = x->s;
+    if (x->first || gap > 2) {
+        if (s->n_spans == x->cap_spans) {
+            size_t cap = x->cap_spans ? x->cap_spans * 2 : 4;
+            promc__native_span_t *sp = promc__realloc(s->spans, cap * sizeof *sp);
+            if (!sp) {
+                x->oom = true;
+                return;
+            }
+            s->spans = sp;
+            x->cap_spans = cap;
+        }
+        s->spans[s->n_spans++] = (promc__native_span_t){gap, 0};
+    } else {
+        for (int32_t j = 0; j < gap; j++)
+            if (!push_delta(x, 0)) {
+                x->oom = true;
+                return;
+            }
+    }
+    x->first = false;
+    if (!push_delta(x, count))
+        x->oom = true;
+    x->next = key + 1;
+}
+
+int promc__native_snapshot(promc__native_t *nh, promc__native_snap_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->classic = promc__calloc(nh->bound_count, sizeof *out->classic);
+    if (!out->classic)
+        return PROMC_ENOMEM;
+    pthread_mutex_lock(&nh->mtx);
+    uint64_t n =
+        atomic_fetch_add_explicit(&nh->count_and_hot, (uint64_t)1 << 63, memory_order_acq_rel);
+    uint64_t count = n & ~((uint64_t)1 << 63);
+    counts_t *hot = &nh->c[(n >> 63) ^ 1], *cold = &nh->c[n >> 63];
+    wait_cooldown(cold, count);
+    out->count = count;
+    out->sum = promc__bits_to_double(atomic_load_explicit(&cold->sum_bits, memory_order_relaxed));
+    for (size_t i = 0; i < nh->bound_count; i++)
+        out->classic[i] = atomic_load_explicit(&cold->classic[i], memory_order_relaxed);
+    out->schema = atomic_load_explicit(&cold->schema, memory_order_relaxed);
+    out->zero_threshold =
+        promc__bits_to_double(atomic_load_explicit(&cold->zt_bits, memory_order_relaxed));
+    out->zero_count = atomic_load_explicit(&cold->zero, memory_order_relaxed);
+    spans_ctx_t x = {.s = &out->pos, .first = true};
+    side_visit(&cold->pos, span_visit, &x);
+    bool oom = x.oom;
+    x = (spans_ctx_t){.s = &out->neg, .first = true};
+    side_visit(&cold->neg, span_visit, &x);
+    oom = oom || x.oom;
+    merge_counts(nh, hot, cold, INT32_MIN, 0);
+    pthread_mutex_unlock(&nh->mtx);
+    return oom ? PROMC_ENOMEM : 0;
+}
+
+void promc__native_snap_free(promc__native_snap_t *s)
+{
+    promc__free(s->classic);
+    promc__free(s->pos.spans);
+    promc__free(s->pos.deltas);
+    promc__free(s->neg.spans);
+    promc__free(s->neg.deltas);
+    memset(s, 0, sizeof *s);
+}
