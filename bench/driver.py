@@ -163,6 +163,20 @@ LIB_N = {
     "L4": ((100_000, 100_000), (100_000, 100_000)),
     "L5": ((1_000_000, 250_000), (200_000, 50_000)),
     "L7": ((1_000_000, 200_000), (100_000, 20_000)),
+    "L8": ((10_000_000, 1_000_000), (500_000, 50_000)),
+    "L9": ((10_000_000, 1_000_000), (500_000, 50_000)),
+    "L10": ((20_000_000, 1_000_000), (1_000_000, 50_000)),
+    "L10m": ((10_000_000, 1_000_000), (500_000, 50_000)),
+    "L11": ((1_000_000, 250_000), (200_000, 50_000)),
+}
+# Workloads only some peers have (exemplars, quantiles, native histograms and protobuf are not
+# in every client): the others are not run, and their cells say so.
+LIB_ONLY = {
+    "L8": ("promc", "client_golang"),
+    "L9": ("promc", "client_golang", "prometheus-cpp"),
+    "L10": ("promc", "client_golang"),
+    "L10m": ("promc", "client_golang"),
+    "L11": ("promc", "client_golang"),
 }
 
 LIB_LABEL = {
@@ -174,11 +188,16 @@ LIB_LABEL = {
     "L4": "L4 render {n} children",
     "L5": "L5 render {n} children",
     "L7": "L7 churn: new child, inc, remove",
+    "L8": "L8 histogram observe with an exemplar",
+    "L9": "L9 summary observe, 3 quantiles",
+    "L10": "L10 native histogram observe (factor 1.1), 1 thread",
+    "L10m": "L10m native histogram observe, 2 threads (ns = wall / all)",
+    "L11": "L11 protobuf render {n} children",
 }
 
 # Target: ratio of promc to the best peer (lower is better for times).
 LIB_TARGET = {"L1": 1.0, "L2": 0.33, "L3": 0.5, "L3k": 1.0, "L6": 0.7, "L4": 0.3, "L5": 0.25,
-              "L7": 1.0}
+              "L7": 1.0, "L8": 1.0, "L9": 0.5, "L10": 0.5, "L10m": 0.5, "L11": 0.25}
 
 
 def lib_cmd(impl, src, build, peers, workload, n):
@@ -220,6 +239,8 @@ def run_lib(src, build, peers):
             # Implementations take turns inside each repetition, so a drift in machine load
             # spreads over all of them instead of landing on one.
             for impl in impls:
+                if workload in LIB_ONLY and impl not in LIB_ONLY[workload]:
+                    continue
                 n = n_python if impl == "client_python" else n_compiled
                 cmd = lib_cmd(impl, src, build, peers, workload, n)
                 log(f"lib {workload} {impl} n={n} rep {rep + 1}/{REPS}")
@@ -307,6 +328,12 @@ def lib_report(impls, results):
         1, None)
     row(LIB_LABEL["L7"] + ", ns/op", "L7", "ns_op", 1, LIB_TARGET["L7"])
     row("L7 RSS growth over the cycles, MB", "L7", "growth_kb", 1 / 1024, None)
+    for w in ("L8", "L9", "L10", "L10m"):
+        row(LIB_LABEL[w] + ", ns/op", w, "ns_op", 1, LIB_TARGET[w])
+    n11 = LIB_N["L11"][1 if QUICK else 0][0]
+    row(LIB_LABEL["L11"].format(n=short_n(n11)) + ", ms", "L11", "ms", 1, LIB_TARGET["L11"])
+    row("L11 output, MB", "L11", "bytes", 1e-6, None, best_col=False)
+    row("L11 RSS added by the render, MB", "L11", "render_growth_kb", 1 / 1024, None)
 
     # Absolute targets that are not ratios.
     notes = []
@@ -315,6 +342,16 @@ def lib_report(impls, results):
         ok = g5 / 1024 <= 16
         notes.append(f"- L5: the render adds {fmt_num(g5 / 1024)} MB to promc's RSS "
                      f"(target ≤ 16 MB): {'met' if ok else '**not met**'}.")
+    g11 = lib_median(results, "promc", "L11", "render_growth_kb")
+    if g11 is not None:
+        ok = g11 / 1024 <= 16
+        notes.append(f"- L11: the protobuf render adds {fmt_num(g11 / 1024)} MB to promc's RSS "
+                     f"(target ≤ 16 MB): {'met' if ok else '**not met**'}.")
+    l9cpp, l9 = lib_median(results, "prometheus-cpp", "L9", "ns_op"), lib_median(results, "promc", "L9", "ns_op")
+    if l9cpp and l9 is not None:
+        r9 = l9 / l9cpp
+        notes.append(f"- L9 against prometheus-cpp: {fmt_ratio(r9)} (target ≤ 0.05×): "
+                     f"{'met' if r9 <= 0.05 else '**not met**'}.")
     bpc = lib_median(results, "promc", "L4", "bytes_per_child")
     if bpc is not None:
         ok = bpc <= 160

@@ -241,6 +241,64 @@ static void bench_l9(long n)
     result("L9", n, t, promc_summary_count(s) == (uint64_t)n ? "ok" : "WRONG");
 }
 
+/* L10: L6's values into a native histogram (factor 1.1, no classic buckets), one thread; L10m: the
+ * same from two threads at once into one histogram (ns = wall / all observations, as L2). */
+struct l10_arg {
+    promc_histogram_t *h;
+    long n;
+    pthread_barrier_t *start;
+    const double *v;
+};
+
+static void *l10_thread(void *p)
+{
+    struct l10_arg *a = p;
+    pthread_barrier_wait(a->start);
+    for (long i = 0; i < a->n; i++)
+        promc_histogram_observe(a->h, a->v[i & (OBS_VALUES - 1)]);
+    return NULL;
+}
+
+static void bench_l10(long n, int threads)
+{
+    promc_registry_t *r = new_registry();
+    promc_histogram_t *h;
+    int rc = promc_histogram_new(&h, &(promc_metric_opts_t){.name = "bench_l10",
+                                                            .help = "Benchmark histogram.",
+                                                            .registry = r,
+                                                            .native_bucket_factor = 1.1});
+    if (rc != 0)
+        die("promc_histogram_new", rc);
+    static double v[OBS_VALUES];
+    obs_values(v);
+    double t;
+    if (threads == 1) {
+        double t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            promc_histogram_observe(h, v[i & (OBS_VALUES - 1)]);
+        t = now_ns() - t0;
+    } else {
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, 3);
+        struct l10_arg a = {h, n, &start, v};
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            if (pthread_create(&th[i], NULL, l10_thread, &a) != 0) {
+                fprintf(stderr, "bench_promc: pthread_create failed\n");
+                exit(1);
+            }
+        double t0 = now_ns();
+        pthread_barrier_wait(&start);
+        for (int i = 0; i < 2; i++)
+            pthread_join(th[i], NULL);
+        t = now_ns() - t0;
+        pthread_barrier_destroy(&start);
+        n *= 2;
+    }
+    result(threads == 1 ? "L10" : "L10m", n, t,
+           promc_histogram_count(h) == (uint64_t)n ? "ok" : "WRONG");
+}
+
 struct sink_count {
     size_t bytes;
 };
@@ -254,6 +312,9 @@ static int count_sink(void *ud, const void *data, size_t len)
 
 static void bench_render(const char *workload, long n)
 {
+    /* L11: L5's registry rendered in protobuf, as Prometheus with native histograms asks. */
+    promc_expose_opts_t opts = {.format = strcmp(workload, "L11") == 0 ? PROMC_FORMAT_PROTOBUF
+                                                                       : PROMC_FORMAT_TEXT};
     long rss0 = bench_rss_kb();
     promc_registry_t *r = new_registry();
     promc_counter_t *c = new_counter(r, "bench_render", 1);
@@ -275,7 +336,7 @@ static void bench_render(const char *workload, long n)
 
     struct sink_count sc = {0};
     double t0 = now_ns();
-    int rc = promc_registry_write(r, NULL, count_sink, &sc);
+    int rc = promc_registry_write(r, &opts, count_sink, &sc);
     double t = now_ns() - t0;
     if (rc != 0)
         die("promc_registry_write", rc);
@@ -402,7 +463,11 @@ int main(int argc, char **argv)
         bench_l9(n);
     else if (strcmp(w, "L6") == 0)
         bench_l6(n);
-    else if (strcmp(w, "L4") == 0 || strcmp(w, "L5") == 0)
+    else if (strcmp(w, "L10") == 0)
+        bench_l10(n, 1);
+    else if (strcmp(w, "L10m") == 0)
+        bench_l10(n, 2);
+    else if (strcmp(w, "L4") == 0 || strcmp(w, "L5") == 0 || strcmp(w, "L11") == 0)
         bench_render(w, n);
     else {
         fprintf(stderr, "bench_promc: unknown workload '%s'\n", w);

@@ -4,6 +4,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <prometheus/summary.h>
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
@@ -104,6 +105,24 @@ void l6(long n) {
   result("L6", n, t, h.Collect().histogram.sample_count == uint64_t(n));
 }
 
+// L9: L6's values into a summary with the quantiles 0.5/0.05, 0.9/0.01, 0.99/0.001 (as
+// bench/lib_promc.c), prometheus-cpp's default window (60 s, 5 age buckets).
+void l9(long n) {
+  Registry r;
+  auto& fam = prometheus::BuildSummary().Name("bench_l9").Help("Benchmark summary.").Register(r);
+  prometheus::Summary& s =
+      fam.Add({}, prometheus::Summary::Quantiles{{0.5, 0.05}, {0.9, 0.01}, {0.99, 0.001}});
+  std::vector<double> v(kObsValues);
+  for (uint32_t i = 0; i < kObsValues; i++) {
+    uint32_t x = i * 2654435761u;
+    v[i] = 0.001 * std::pow(10.0, 4.0 * (double(x) / 4294967296.0));
+  }
+  double t0 = now_ns();
+  for (long i = 0; i < n; i++) s.Observe(v[i & (kObsValues - 1)]);
+  double t = now_ns() - t0;
+  result("L9", n, t, s.Collect().summary.sample_count == uint64_t(n));
+}
+
 // A streambuf that only counts what it is given.
 class CountBuf : public std::streambuf {
  public:
@@ -182,6 +201,7 @@ int main(int argc, char** argv) {
   else if (w == "L3") l3(n, false);
   else if (w == "L3k") l3(n, true);
   else if (w == "L6") l6(n);
+  else if (w == "L9") l9(n);
   else if (w == "L7") l7(n);
   else if (w == "L4" || w == "L5") render(w.c_str(), n);
   else {

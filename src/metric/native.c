@@ -90,8 +90,17 @@ static int32_t key_of(double v, int32_t schema)
         v = v > 0 ? DBL_MAX : -DBL_MAX;
         inf = true;
     }
+    /* frexp, inline for normal numbers: the fraction in [0.5, 1) and the exponent from the bits. */
     int exp;
-    double frac = frexp(fabs(v), &exp);
+    double frac;
+    uint64_t bits = promc__double_to_bits(v) & ~((uint64_t)1 << 63);
+    unsigned e = (unsigned)(bits >> 52);
+    if (__builtin_expect(e != 0 && e != 0x7ff, 1)) {
+        exp = (int)e - 1022;
+        frac = promc__bits_to_double((bits & ((((uint64_t)1) << 52) - 1)) | ((uint64_t)1022 << 52));
+    } else {
+        frac = frexp(fabs(v), &exp);
+    }
     int32_t key;
     if (schema > 0) {
         const double *b = bounds_tab[schema];

@@ -204,6 +204,43 @@ func l9(n int64) {
 	result("L9", n, d, m.GetSummary().GetSampleCount() == uint64(n))
 }
 
+// l10: L6's values into a native histogram (factor 1.1, no classic buckets); threads 2 is
+// L10m, two goroutines into one histogram, ns = wall / all observations (as L2).
+func l10(n int64, threads int) {
+	r := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "bench_l10", Help: "Benchmark histogram.",
+		NativeHistogramBucketFactor: 1.1})
+	r.MustRegister(h)
+	v := make([]float64, obsValues)
+	for i := uint32(0); i < obsValues; i++ {
+		x := i * 2654435761
+		v[i] = 0.001 * math.Pow(10, 4*(float64(x)/4294967296.0))
+	}
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for g := 0; g < threads; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int64(0); i < n; i++ {
+				h.Observe(v[i&(obsValues-1)])
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	var m dto.Metric
+	if err := h.(prometheus.Metric).Write(&m); err != nil {
+		panic(err)
+	}
+	name := "L10"
+	if threads > 1 {
+		name = "L10m"
+	}
+	total := n * int64(threads)
+	result(name, total, d, m.GetHistogram().GetSampleCount() == uint64(total))
+}
+
 type countWriter struct{ bytes int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
@@ -237,7 +274,11 @@ func render(w string, n int64) {
 	if err != nil {
 		panic(err)
 	}
-	enc := expfmt.NewEncoder(cw, expfmt.FmtText)
+	format := expfmt.FmtText
+	if w == "L11" {
+		format = expfmt.FmtProtoDelim // L11: the same registry in protobuf
+	}
+	enc := expfmt.NewEncoder(cw, format)
 	for _, mf := range mfs {
 		if err := enc.Encode(mf); err != nil {
 			panic(err)
@@ -316,7 +357,11 @@ func main() {
 		l9(n)
 	case "L7":
 		l7(n)
-	case "L4", "L5":
+	case "L10":
+		l10(n, 1)
+	case "L10m":
+		l10(n, 2)
+	case "L4", "L5", "L11":
 		render(os.Args[1], n)
 	default:
 		fmt.Fprintf(os.Stderr, "bench_go: unknown workload %q\n", os.Args[1])
