@@ -11,6 +11,7 @@ Environment:
   BENCH_REPS=N             repetitions per measurement (default 3; the median is reported)
   BENCH_DURATION=S         seconds per wrk run (default 10)
   BENCH_IMPLS=a,b          only these implementations (names as in the tables)
+  BENCH_WORKLOADS=L6,L10   only these library workloads
   BENCH_SCRAPE_INTERVAL=S  pause between scrapes of the concurrent scrape loop (default 0.1)
   EXAMPLE001_SCHEDULER     passed on to example-001 like every EXAMPLE001_* variable (normal
                            measures it without SCHED_BATCH); the report names the one in force
@@ -39,6 +40,8 @@ REPS = int(os.environ.get("BENCH_REPS", "1" if QUICK else "3"))
 DURATION = int(os.environ.get("BENCH_DURATION", "2" if QUICK else "10"))
 SCRAPE_INTERVAL = float(os.environ.get("BENCH_SCRAPE_INTERVAL", "0.1"))
 ONLY = [s.strip() for s in os.environ.get("BENCH_IMPLS", "").split(",") if s.strip()]
+# BENCH_WORKLOADS=L6,L10: only these library workloads (the table leaves the others empty).
+WORKLOADS = [s.strip() for s in os.environ.get("BENCH_WORKLOADS", "").split(",") if s.strip()]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NPROC = os.cpu_count() or 1
 BIG_CHILDREN = 100000
@@ -234,6 +237,8 @@ def run_lib(src, build, peers):
     impls = [i for i in LIB_IMPLS if wanted(i)]
     results = {}  # (impl, workload) -> list of RESULT dicts
     for workload, (full, quick) in LIB_N.items():
+        if WORKLOADS and workload not in WORKLOADS:
+            continue
         n_compiled, n_python = quick if QUICK else full
         for rep in range(REPS):
             # Implementations take turns inside each repetition, so a drift in machine load
