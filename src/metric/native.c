@@ -10,6 +10,7 @@
 #include "fmt.h"
 #include "metric_internal.h"
 #include "native.h"
+#include "slots.h"
 
 #define CHUNK_BITS 6
 #define CHUNK      (1 << CHUNK_BITS)
@@ -30,10 +31,21 @@ typedef struct side {
     _Atomic(dir_t *) dir;
 } side_t;
 
+/* A set's observations done are the sum of its bucket counts, its zero bucket, its NaN count and
+ * the observations that found no memory for their bucket: the last of these an observation
+ * increments is its "done" signal (client_golang counts a separate done counter; this saves an
+ * atomic operation per observation). */
 typedef struct counts {
-    _Atomic uint64_t count; /* observations done into this set */
-    _Atomic uint64_t sum_bits;
+    /* The sum: the child's first observing thread adds to own_sum_bits with plain stores (as
+     * classic histograms do), others to sum_bits with compare-and-swap; merges into this set go
+     * to base_sum_bits, which only the scrape holding mtx writes.  The owner's word and the
+     * shared one on lines of their own, so that two threads do not share a line for the sum. */
+    _Alignas(64) _Atomic uint64_t own_sum_bits;
+    _Alignas(64) _Atomic uint64_t sum_bits;
+    _Atomic uint64_t base_sum_bits;
     _Atomic uint64_t zero;
+    _Atomic uint64_t nan;
+    _Atomic uint64_t lost;
     _Atomic uint64_t zt_bits;
     _Atomic int32_t schema;
     _Atomic uint32_t nbuckets; /* buckets that exist */
@@ -42,7 +54,8 @@ typedef struct counts {
 } counts_t;
 
 struct promc__native {
-    _Atomic uint64_t count_and_hot;
+    _Atomic unsigned owner; /* the thread slot that owns own_sum_bits (slots.h); read-mostly */
+    _Alignas(64) _Atomic uint64_t count_and_hot;
     counts_t c[2];
     pthread_mutex_t mtx;  /* scrapes and bucket limiting */
     pthread_mutex_t grow; /* chunk and directory allocation */
@@ -103,15 +116,16 @@ static int32_t key_of(double v, int32_t schema)
     }
     int32_t key;
     if (schema > 0) {
-        const double *b = bounds_tab[schema];
-        int lo = 0, hi = 1 << schema; /* the first bound >= frac */
-        while (lo < hi) {
-            int mid = (lo + hi) / 2;
-            if (b[mid] < frac)
-                lo = mid + 1;
-            else
-                hi = mid;
+        /* The first bound >= frac (sort.SearchFloat64s), branch-free: varied values would make
+         * a search's branches mispredict on most observations. */
+        const double *b = bounds_tab[schema], *base = b;
+        size_t n = (size_t)1 << schema;
+        while (n > 1) {
+            size_t half = n / 2;
+            base = base[half - 1] < frac ? base + half : base;
+            n -= half;
         }
+        int lo = (int)(base - b) + (*base < frac);
         key = lo + (exp - 1) * (1 << schema);
     } else {
         key = exp;
@@ -191,6 +205,8 @@ static chunk_t *chunk_slow(promc__native_t *nh, side_t *sd, int32_t ci)
     return ch;
 }
 
+static struct counts *lost_of(promc__native_t *nh, side_t *sd);
+
 /* Adds inc to the bucket `key`; true when the bucket did not exist. */
 static bool side_add(promc__native_t *nh, side_t *sd, int32_t key, int64_t inc)
 {
@@ -199,13 +215,17 @@ static bool side_add(promc__native_t *nh, side_t *sd, int32_t key, int64_t inc)
     chunk_t *ch = NULL;
     if (d && ci >= d->base && ci < d->base + (int32_t)d->n)
         ch = atomic_load_explicit(&d->chunk[ci - d->base], memory_order_acquire);
-    if (__builtin_expect(!ch, 0) && !(ch = chunk_slow(nh, sd, ci)))
-        return false; /* out of memory: the observation still counts, without its bucket */
+    if (__builtin_expect(!ch, 0) && !(ch = chunk_slow(nh, sd, ci))) {
+        /* Out of memory: the observation still counts, without its bucket. */
+        atomic_fetch_add_explicit(&lost_of(nh, sd)->lost, (uint64_t)inc, memory_order_release);
+        return false;
+    }
     uint64_t bit = (uint64_t)1 << (key & (CHUNK - 1));
     bool created = false;
     if (!(atomic_load_explicit(&ch->present, memory_order_relaxed) & bit))
         created = !(atomic_fetch_or_explicit(&ch->present, bit, memory_order_relaxed) & bit);
-    atomic_fetch_add_explicit(&ch->c[key & (CHUNK - 1)], inc, memory_order_relaxed);
+    /* Release: an observation's last update, its done signal (see counts_t). */
+    atomic_fetch_add_explicit(&ch->c[key & (CHUNK - 1)], inc, memory_order_release);
     return created;
 }
 
@@ -263,6 +283,16 @@ static void add_double(_Atomic uint64_t *bits, double v)
     }
 }
 
+static struct counts *lost_of(promc__native_t *nh, side_t *sd)
+{
+    for (int k = 0; k < 2; k++)
+        if (sd == &nh->c[k].pos || sd == &nh->c[k].neg)
+            return &nh->c[k];
+    return &nh->c[0];
+}
+
+/* The classic bucket of v, bound_count - 1 (+Inf, counted as the rest of the count) for v above
+ * every finite bound and for NaN. */
 static size_t classic_index(const promc__native_t *nh, double v)
 {
     if (v != v)
@@ -278,11 +308,20 @@ static size_t classic_index(const promc__native_t *nh, double v)
     return lo;
 }
 
-static void counts_observe(promc__native_t *nh, counts_t *c, double v)
+static void counts_observe(promc__native_t *nh, counts_t *c, double v, bool owned)
 {
-    atomic_fetch_add_explicit(&c->classic[classic_index(nh, v)], 1, memory_order_relaxed);
-    add_double(&c->sum_bits, v);
-    if (v == v) {
+    if (nh->bound_count > 1) {
+        size_t i = classic_index(nh, v);
+        if (i < nh->bound_count - 1)
+            atomic_fetch_add_explicit(&c->classic[i], 1, memory_order_relaxed);
+    }
+    if (owned)
+        promc__owned_add_double(&c->own_sum_bits, v);
+    else
+        add_double(&c->sum_bits, v);
+    if (v != v) {
+        atomic_fetch_add_explicit(&c->nan, 1, memory_order_release);
+    } else {
         int32_t schema = atomic_load_explicit(&c->schema, memory_order_relaxed);
         double zt = promc__bits_to_double(atomic_load_explicit(&c->zt_bits, memory_order_relaxed));
         double a = isinf(v) ? (v > 0 ? DBL_MAX : -DBL_MAX) : v;
@@ -292,19 +331,20 @@ static void counts_observe(promc__native_t *nh, counts_t *c, double v)
         else if (a < -zt)
             created = side_add(nh, &c->neg, key_of(v, schema), 1);
         else
-            atomic_fetch_add_explicit(&c->zero, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&c->zero, 1, memory_order_release);
         if (created)
             atomic_fetch_add_explicit(&c->nbuckets, 1, memory_order_relaxed);
     }
-    /* Last: the observation is complete (a scrape waits for it). */
-    atomic_fetch_add_explicit(&c->count, 1, memory_order_release);
 }
 
 static void counts_reset(promc__native_t *nh, counts_t *c)
 {
     atomic_store_explicit(&c->sum_bits, 0, memory_order_relaxed);
-    atomic_store_explicit(&c->count, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->own_sum_bits, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->base_sum_bits, 0, memory_order_relaxed);
     atomic_store_explicit(&c->zero, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->nan, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->lost, 0, memory_order_relaxed);
     atomic_store_explicit(&c->zt_bits, promc__double_to_bits(nh->zt0), memory_order_relaxed);
     atomic_store_explicit(&c->schema, nh->schema0, memory_order_relaxed);
     atomic_store_explicit(&c->nbuckets, 0, memory_order_relaxed);
@@ -314,10 +354,30 @@ static void counts_reset(promc__native_t *nh, counts_t *c)
     side_clear(&c->neg);
 }
 
+static uint64_t side_total(side_t *sd)
+{
+    uint64_t t = 0;
+    dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
+    for (uint32_t i = 0; d && i < d->n; i++) {
+        chunk_t *ch = atomic_load_explicit(&d->chunk[i], memory_order_acquire);
+        for (int k = 0; ch && k < CHUNK; k++)
+            t += (uint64_t)atomic_load_explicit(&ch->c[k], memory_order_acquire);
+    }
+    return t;
+}
+
+/* The observations done into a set (see counts_t). */
+static uint64_t counts_done(counts_t *c)
+{
+    return atomic_load_explicit(&c->zero, memory_order_acquire) +
+           atomic_load_explicit(&c->nan, memory_order_acquire) +
+           atomic_load_explicit(&c->lost, memory_order_acquire) + side_total(&c->pos) +
+           side_total(&c->neg);
+}
+
 static void wait_cooldown(counts_t *c, uint64_t count)
 {
-    for (unsigned spins = 0; atomic_load_explicit(&c->count, memory_order_acquire) != count;
-         spins++)
+    for (unsigned spins = 0; counts_done(c) != count; spins++)
         if (spins > 64)
             sched_yield();
 }
@@ -353,16 +413,33 @@ static void add_and_reset(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *
     atomic_store_explicit(cnt, 0, memory_order_relaxed);
 }
 
+/* A set's sum, read when no observation is in flight into it. */
+static double counts_sum(counts_t *c)
+{
+    return promc__bits_to_double(atomic_load_explicit(&c->base_sum_bits, memory_order_relaxed)) +
+           (promc__bits_to_double(atomic_load_explicit(&c->own_sum_bits, memory_order_relaxed)) +
+            promc__bits_to_double(atomic_load_explicit(&c->sum_bits, memory_order_relaxed)));
+}
+
 /* client_golang's addAndResetCounts, and the buckets with it. */
 static void merge_counts(promc__native_t *nh, counts_t *hot, counts_t *cold, int32_t drop_key,
                          int halve)
 {
-    atomic_fetch_add_explicit(&hot->count, atomic_load_explicit(&cold->count, memory_order_relaxed),
+    atomic_fetch_add_explicit(&hot->nan, atomic_load_explicit(&cold->nan, memory_order_relaxed),
                               memory_order_relaxed);
-    atomic_store_explicit(&cold->count, 0, memory_order_relaxed);
-    add_double(&hot->sum_bits,
-               promc__bits_to_double(atomic_load_explicit(&cold->sum_bits, memory_order_relaxed)));
+    atomic_store_explicit(&cold->nan, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hot->lost, atomic_load_explicit(&cold->lost, memory_order_relaxed),
+                              memory_order_relaxed);
+    atomic_store_explicit(&cold->lost, 0, memory_order_relaxed);
+    double cs = counts_sum(cold);
+    atomic_store_explicit(&hot->base_sum_bits,
+                          promc__double_to_bits(promc__bits_to_double(atomic_load_explicit(
+                                                    &hot->base_sum_bits, memory_order_relaxed)) +
+                                                cs),
+                          memory_order_relaxed);
     atomic_store_explicit(&cold->sum_bits, 0, memory_order_relaxed);
+    atomic_store_explicit(&cold->own_sum_bits, 0, memory_order_relaxed);
+    atomic_store_explicit(&cold->base_sum_bits, 0, memory_order_relaxed);
     for (size_t i = 0; i < nh->bound_count; i++) {
         atomic_fetch_add_explicit(&hot->classic[i],
                                   atomic_load_explicit(&cold->classic[i], memory_order_relaxed),
@@ -391,9 +468,10 @@ static int64_t mono_ns(void)
 promc__native_t *promc__native_new(const struct promc_metric *m)
 {
     pthread_once(&bounds_once, bounds_init);
-    promc__native_t *nh = promc__calloc(1, sizeof *nh);
+    promc__native_t *nh = promc__malloc_aligned(sizeof *nh, 64);
     if (!nh)
         return NULL;
+    memset(nh, 0, sizeof *nh);
     nh->bounds = m->bounds;
     nh->bound_count = m->bound_count;
     nh->schema0 = m->native_schema;
@@ -433,7 +511,7 @@ void promc__native_free(promc__native_t *nh)
     }
     pthread_mutex_destroy(&nh->mtx);
     pthread_mutex_destroy(&nh->grow);
-    promc__free(nh);
+    promc__free_aligned(nh);
 }
 
 void promc__native_set_clock(promc__native_t *nh, int64_t (*now_ns)(void))
@@ -451,7 +529,7 @@ static bool maybe_reset(promc__native_t *nh, counts_t *hot, counts_t *cold, uint
     if (nh->min_reset_ns == 0 || nh->now_ns() - nh->last_reset_ns < nh->min_reset_ns)
         return false;
     counts_reset(nh, cold);
-    counts_observe(nh, cold, v); /* the latest observation is kept */
+    counts_observe(nh, cold, v, false); /* the latest observation is kept */
     uint64_t n =
         atomic_exchange_explicit(&nh->count_and_hot, (cold_idx << 63) + 1, memory_order_acq_rel);
     wait_cooldown(hot, n & ~((uint64_t)1 << 63));
@@ -557,7 +635,7 @@ void promc__native_observe(promc__native_t *nh, double v)
 {
     uint64_t n = atomic_fetch_add_explicit(&nh->count_and_hot, 1, memory_order_acq_rel);
     counts_t *c = &nh->c[n >> 63];
-    counts_observe(nh, c, v);
+    counts_observe(nh, c, v, promc__owns(&nh->owner, promc__slot()));
     if (nh->max_buckets && v == v)
         limit_buckets(nh, c, v);
 }
@@ -571,8 +649,7 @@ uint64_t promc__native_count(const promc__native_t *nh)
 double promc__native_sum(const promc__native_t *nh)
 {
     promc__native_t *x = (promc__native_t *)nh;
-    return promc__bits_to_double(atomic_load_explicit(&x->c[0].sum_bits, memory_order_relaxed)) +
-           promc__bits_to_double(atomic_load_explicit(&x->c[1].sum_bits, memory_order_relaxed));
+    return counts_sum(&x->c[0]) + counts_sum(&x->c[1]);
 }
 
 /* ---- reading ------------------------------------------------------------------------------------
@@ -653,9 +730,12 @@ int promc__native_snapshot(promc__native_t *nh, promc__native_snap_t *out)
     counts_t *hot = &nh->c[(n >> 63) ^ 1], *cold = &nh->c[n >> 63];
     wait_cooldown(cold, count);
     out->count = count;
-    out->sum = promc__bits_to_double(atomic_load_explicit(&cold->sum_bits, memory_order_relaxed));
-    for (size_t i = 0; i < nh->bound_count; i++)
-        out->classic[i] = atomic_load_explicit(&cold->classic[i], memory_order_relaxed);
+    out->sum = counts_sum(cold);
+    /* The +Inf bucket is what the finite ones leave of the count. */
+    uint64_t finite = 0;
+    for (size_t i = 0; i + 1 < nh->bound_count; i++)
+        finite += out->classic[i] = atomic_load_explicit(&cold->classic[i], memory_order_relaxed);
+    out->classic[nh->bound_count - 1] = count - finite;
     out->schema = atomic_load_explicit(&cold->schema, memory_order_relaxed);
     out->zero_threshold =
         promc__bits_to_double(atomic_load_explicit(&cold->zt_bits, memory_order_relaxed));

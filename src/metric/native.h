@@ -5,8 +5,9 @@
  * schema s, 2^s buckets per power of two; s from -4 to 8); negative values in the negative side by
  * |v|, and |v| <= the zero threshold in the zero bucket.  A native histogram child keeps two sets
  * of counts, hot and cold, as client_golang does: an observation takes the hot one with one atomic
- * add on `count_and_hot` (top bit: the hot index, the rest: observations started), updates it
- * lock-free and counts itself done in that set's `count`.  A scrape (under `mtx`) flips the hot
+ * add on `count_and_hot` (top bit: the hot index, the rest: observations started) and updates
+ * it lock-free, its bucket (or zero bucket, or NaN count) last: the set's observations done are
+ * the sum of those, so no separate done counter is needed.  A scrape (under `mtx`) flips the hot
  * bit, waits until the now-cold set has every observation started into it, reads it, and adds it
  * into the new hot set.  Buckets live in chunks of 64 counts, found through a directory of chunk
  * pointers per side: the first observation into a chunk allocates it (under `grow`, off the

@@ -8,6 +8,7 @@ trace IDs attached to it, and a histogram with both classic and native buckets (
 too) is read as a native one.  The same server answers text 0.0.4 to a plain scrape."""
 
 import os
+import subprocess
 
 import e2e_common as e
 from e2e_common import check, fail, log
@@ -39,6 +40,21 @@ def body(args):
           "plain scrape Content-Type: %r" % plain.headers.get("content-type"))
     check('demo_rtt_seconds_bucket{le="+Inf"} ' in plain.text and "demo_rtt_seconds_count " in plain.text,
           "the native-only histogram in text lacks its +Inf bucket or count:\n" + plain.text[:600])
+    # Prometheus's own parser and linter for the text formats, and client_python's OpenMetrics
+    # parser, on what native histograms write there.
+    r = subprocess.run(["promtool", "check", "metrics"], input=plain.body,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    check(r.returncode == 0, "promtool check metrics exited %d: %s" % (r.returncode, r.stdout.decode()))
+    om = e.http_get(port, "/metrics", headers={"Accept": "application/openmetrics-text"})
+    r = subprocess.run(["/usr/bin/python3", "-c",
+                        "import sys\nfrom prometheus_client.openmetrics.parser import "
+                        "text_string_to_metric_families as p\n"
+                        "print(len(list(p(sys.stdin.read()))))"],
+                       input=om.body, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+    check(r.returncode == 0, "client_python's OpenMetrics parser refused the output: %s" %
+          r.stdout.decode()[-600:])
+    log("text 0.0.4 clean for promtool; OpenMetrics parsed by client_python (%s families)" %
+        r.stdout.decode().strip())
     prom = e.Prometheus([{"job_name": "nh", "static_configs": [{"targets": ["%s:%d" % (e.HOST, port)]}]}],
                         tag="prom-nh", extra_args=["--enable-feature=native-histograms,exemplar-storage"])
     prom.wait_up("nh")
