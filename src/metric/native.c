@@ -53,7 +53,7 @@ typedef struct counts {
     _Atomic uint64_t *classic; /* bound_count of them, +Inf last */
 } counts_t;
 
-struct promc__native {
+typedef struct stripe {
     _Atomic unsigned owner; /* the thread slot that owns own_sum_bits (slots.h); read-mostly */
     _Alignas(64) _Atomic uint64_t count_and_hot;
     counts_t c[2];
@@ -70,6 +70,26 @@ struct promc__native {
     int64_t min_reset_ns;
     int64_t last_reset_ns;
     int64_t (*now_ns)(void);
+} stripe_t;
+
+/* The child's native counts: stripes of the above, a thread's observations going to the one of
+ * its slot (slots.h), so that threads observing into one child do not share a line; a scrape
+ * reads every stripe and merges them.  Stripe 0 exists from the start, the others are made on a
+ * thread's first observation into them. */
+#define STRIPES 4
+
+struct promc__native {
+    _Atomic(stripe_t *) s[STRIPES];
+    pthread_mutex_t mtx; /* making a stripe */
+    const double *bounds;
+    size_t bound_count;
+    int32_t schema0;
+    double zt0;
+    uint32_t max_buckets;
+    double max_zt;
+    int64_t min_reset_ns;
+    int64_t (*now_ns)(void);
+    int64_t epoch_ns; /* the child's creation: a stripe made later counts its resets from it */
 };
 
 /* ---- bucket keys -------------------------------------------------------------------------------
@@ -157,7 +177,7 @@ static double le_of(int32_t key, int32_t schema)
 /* ---- sides: chunks of buckets behind a directory ------------------------------------------------
  */
 
-static chunk_t *chunk_slow(promc__native_t *nh, side_t *sd, int32_t ci)
+static chunk_t *chunk_slow(stripe_t *nh, side_t *sd, int32_t ci)
 {
     pthread_mutex_lock(&nh->grow);
     dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
@@ -205,10 +225,10 @@ static chunk_t *chunk_slow(promc__native_t *nh, side_t *sd, int32_t ci)
     return ch;
 }
 
-static struct counts *lost_of(promc__native_t *nh, side_t *sd);
+static struct counts *lost_of(stripe_t *nh, side_t *sd);
 
 /* Adds inc to the bucket `key`; true when the bucket did not exist. */
-static bool side_add(promc__native_t *nh, side_t *sd, int32_t key, int64_t inc)
+static bool side_add(stripe_t *nh, side_t *sd, int32_t key, int64_t inc)
 {
     int32_t ci = key >> CHUNK_BITS; /* arithmetic: floors for negative keys */
     dir_t *d = atomic_load_explicit(&sd->dir, memory_order_acquire);
@@ -283,7 +303,7 @@ static void add_double(_Atomic uint64_t *bits, double v)
     }
 }
 
-static struct counts *lost_of(promc__native_t *nh, side_t *sd)
+static struct counts *lost_of(stripe_t *nh, side_t *sd)
 {
     for (int k = 0; k < 2; k++)
         if (sd == &nh->c[k].pos || sd == &nh->c[k].neg)
@@ -293,7 +313,7 @@ static struct counts *lost_of(promc__native_t *nh, side_t *sd)
 
 /* The classic bucket of v, bound_count - 1 (+Inf, counted as the rest of the count) for v above
  * every finite bound and for NaN. */
-static size_t classic_index(const promc__native_t *nh, double v)
+static size_t classic_index(const stripe_t *nh, double v)
 {
     if (v != v)
         return nh->bound_count - 1; /* NaN: counted, in no finite bucket (client_golang) */
@@ -308,7 +328,7 @@ static size_t classic_index(const promc__native_t *nh, double v)
     return lo;
 }
 
-static void counts_observe(promc__native_t *nh, counts_t *c, double v, bool owned)
+static void counts_observe(stripe_t *nh, counts_t *c, double v, bool owned)
 {
     if (nh->bound_count > 1) {
         size_t i = classic_index(nh, v);
@@ -337,7 +357,7 @@ static void counts_observe(promc__native_t *nh, counts_t *c, double v, bool owne
     }
 }
 
-static void counts_reset(promc__native_t *nh, counts_t *c)
+static void counts_reset(stripe_t *nh, counts_t *c)
 {
     atomic_store_explicit(&c->sum_bits, 0, memory_order_relaxed);
     atomic_store_explicit(&c->own_sum_bits, 0, memory_order_relaxed);
@@ -383,7 +403,7 @@ static void wait_cooldown(counts_t *c, uint64_t count)
 }
 
 typedef struct merge_ctx {
-    promc__native_t *nh;
+    stripe_t *nh;
     counts_t *hot, *cold;
     side_t *hot_side;
     int32_t drop_key; /* widening: the bucket merged into the zero bucket; INT32_MIN: none */
@@ -422,8 +442,7 @@ static double counts_sum(counts_t *c)
 }
 
 /* client_golang's addAndResetCounts, and the buckets with it. */
-static void merge_counts(promc__native_t *nh, counts_t *hot, counts_t *cold, int32_t drop_key,
-                         int halve)
+static void merge_counts(stripe_t *nh, counts_t *hot, counts_t *cold, int32_t drop_key, int halve)
 {
     atomic_fetch_add_explicit(&hot->nan, atomic_load_explicit(&cold->nan, memory_order_relaxed),
                               memory_order_relaxed);
@@ -465,28 +484,29 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-promc__native_t *promc__native_new(const struct promc_metric *m)
+static void stripe_free(stripe_t *nh);
+
+static stripe_t *stripe_new(const promc__native_t *cfg)
 {
-    pthread_once(&bounds_once, bounds_init);
-    promc__native_t *nh = promc__malloc_aligned(sizeof *nh, 64);
+    stripe_t *nh = promc__malloc_aligned(sizeof *nh, 64);
     if (!nh)
         return NULL;
     memset(nh, 0, sizeof *nh);
-    nh->bounds = m->bounds;
-    nh->bound_count = m->bound_count;
-    nh->schema0 = m->native_schema;
-    nh->zt0 = m->native_zero_threshold;
-    nh->max_buckets = m->native_max_buckets;
-    nh->max_zt = m->native_max_zero_threshold;
-    nh->min_reset_ns = m->native_min_reset_ns;
-    nh->now_ns = mono_ns;
-    nh->last_reset_ns = mono_ns();
+    nh->bounds = cfg->bounds;
+    nh->bound_count = cfg->bound_count;
+    nh->schema0 = cfg->schema0;
+    nh->zt0 = cfg->zt0;
+    nh->max_buckets = cfg->max_buckets;
+    nh->max_zt = cfg->max_zt;
+    nh->min_reset_ns = cfg->min_reset_ns;
+    nh->now_ns = cfg->now_ns;
+    nh->last_reset_ns = cfg->epoch_ns;
     pthread_mutex_init(&nh->mtx, NULL);
     pthread_mutex_init(&nh->grow, NULL);
     for (int k = 0; k < 2; k++) {
-        nh->c[k].classic = promc__calloc(m->bound_count, sizeof(uint64_t));
+        nh->c[k].classic = promc__calloc(cfg->bound_count, sizeof(uint64_t));
         if (!nh->c[k].classic) {
-            promc__native_free(nh);
+            stripe_free(nh);
             return NULL;
         }
         atomic_init(&nh->c[k].schema, nh->schema0);
@@ -495,7 +515,7 @@ promc__native_t *promc__native_new(const struct promc_metric *m)
     return nh;
 }
 
-void promc__native_free(promc__native_t *nh)
+static void stripe_free(stripe_t *nh)
 {
     if (!nh)
         return;
@@ -514,7 +534,7 @@ void promc__native_free(promc__native_t *nh)
     promc__free_aligned(nh);
 }
 
-void promc__native_set_clock(promc__native_t *nh, int64_t (*now_ns)(void))
+static void stripe_set_clock(stripe_t *nh, int64_t (*now_ns)(void))
 {
     nh->now_ns = now_ns ? now_ns : mono_ns;
     nh->last_reset_ns = nh->now_ns();
@@ -523,8 +543,7 @@ void promc__native_set_clock(promc__native_t *nh, int64_t (*now_ns)(void))
 /* ---- limiting the buckets (client_golang's limitBuckets) ----------------------------------------
  */
 
-static bool maybe_reset(promc__native_t *nh, counts_t *hot, counts_t *cold, uint64_t cold_idx,
-                        double v)
+static bool maybe_reset(stripe_t *nh, counts_t *hot, counts_t *cold, uint64_t cold_idx, double v)
 {
     if (nh->min_reset_ns == 0 || nh->now_ns() - nh->last_reset_ns < nh->min_reset_ns)
         return false;
@@ -564,7 +583,7 @@ static void delete_key(side_t *sd, int32_t key, counts_t *c)
     }
 }
 
-static bool maybe_widen_zero(promc__native_t *nh, counts_t *hot, counts_t *cold)
+static bool maybe_widen_zero(stripe_t *nh, counts_t *hot, counts_t *cold)
 {
     double zt = promc__bits_to_double(atomic_load_explicit(&hot->zt_bits, memory_order_relaxed));
     if (zt >= nh->max_zt)
@@ -594,7 +613,7 @@ static bool maybe_widen_zero(promc__native_t *nh, counts_t *hot, counts_t *cold)
     return true;
 }
 
-static void double_width(promc__native_t *nh, counts_t *hot, counts_t *cold)
+static void double_width(stripe_t *nh, counts_t *hot, counts_t *cold)
 {
     int32_t schema = atomic_load_explicit(&cold->schema, memory_order_relaxed);
     if (schema == -4)
@@ -617,7 +636,7 @@ static void double_width(promc__native_t *nh, counts_t *hot, counts_t *cold)
     side_clear(&cold->pos);
 }
 
-static void limit_buckets(promc__native_t *nh, counts_t *c, double v)
+static void limit_buckets(stripe_t *nh, counts_t *c, double v)
 {
     if (nh->max_buckets >= atomic_load_explicit(&c->nbuckets, memory_order_relaxed))
         return;
@@ -631,24 +650,24 @@ static void limit_buckets(promc__native_t *nh, counts_t *c, double v)
     pthread_mutex_unlock(&nh->mtx);
 }
 
-void promc__native_observe(promc__native_t *nh, double v)
+static void stripe_observe(stripe_t *nh, double v, unsigned slot)
 {
     uint64_t n = atomic_fetch_add_explicit(&nh->count_and_hot, 1, memory_order_acq_rel);
     counts_t *c = &nh->c[n >> 63];
-    counts_observe(nh, c, v, promc__owns(&nh->owner, promc__slot()));
+    counts_observe(nh, c, v, promc__owns(&nh->owner, slot));
     if (nh->max_buckets && v == v)
         limit_buckets(nh, c, v);
 }
 
-uint64_t promc__native_count(const promc__native_t *nh)
+static uint64_t stripe_count(const stripe_t *nh)
 {
-    return atomic_load_explicit(&((promc__native_t *)nh)->count_and_hot, memory_order_relaxed) &
+    return atomic_load_explicit(&((stripe_t *)nh)->count_and_hot, memory_order_relaxed) &
            ~((uint64_t)1 << 63);
 }
 
-double promc__native_sum(const promc__native_t *nh)
+static double stripe_sum(const stripe_t *nh)
 {
-    promc__native_t *x = (promc__native_t *)nh;
+    stripe_t *x = (stripe_t *)nh;
     return counts_sum(&x->c[0]) + counts_sum(&x->c[1]);
 }
 
@@ -717,7 +736,7 @@ static void span_visit(void *ud, int32_t key, _Atomic int64_t *cnt, chunk_t *ch,
     x->next = key + 1;
 }
 
-int promc__native_snapshot(promc__native_t *nh, promc__native_snap_t *out)
+static int stripe_snapshot(stripe_t *nh, promc__native_snap_t *out)
 {
     memset(out, 0, sizeof *out);
     out->classic = promc__calloc(nh->bound_count, sizeof *out->classic);
@@ -759,4 +778,229 @@ void promc__native_snap_free(promc__native_snap_t *s)
     promc__free(s->neg.spans);
     promc__free(s->neg.deltas);
     memset(s, 0, sizeof *s);
+}
+
+/* ---- the stripes --------------------------------------------------------------------------------
+ */
+
+promc__native_t *promc__native_new(const struct promc_metric *m)
+{
+    pthread_once(&bounds_once, bounds_init);
+    promc__native_t *nh = promc__calloc(1, sizeof *nh);
+    if (!nh)
+        return NULL;
+    nh->bounds = m->bounds;
+    nh->bound_count = m->bound_count;
+    nh->schema0 = m->native_schema;
+    nh->zt0 = m->native_zero_threshold;
+    nh->max_buckets = m->native_max_buckets;
+    nh->max_zt = m->native_max_zero_threshold;
+    nh->min_reset_ns = m->native_min_reset_ns;
+    nh->now_ns = mono_ns;
+    nh->epoch_ns = mono_ns();
+    pthread_mutex_init(&nh->mtx, NULL);
+    stripe_t *s0 = stripe_new(nh);
+    if (!s0) {
+        promc__native_free(nh);
+        return NULL;
+    }
+    atomic_init(&nh->s[0], s0);
+    return nh;
+}
+
+void promc__native_free(promc__native_t *nh)
+{
+    if (!nh)
+        return;
+    for (int k = 0; k < STRIPES; k++)
+        stripe_free(atomic_load_explicit(&nh->s[k], memory_order_relaxed));
+    pthread_mutex_destroy(&nh->mtx);
+    promc__free(nh);
+}
+
+void promc__native_set_clock(promc__native_t *nh, int64_t (*now_ns)(void))
+{
+    pthread_mutex_lock(&nh->mtx);
+    nh->now_ns = now_ns ? now_ns : mono_ns;
+    nh->epoch_ns = nh->now_ns();
+    for (int k = 0; k < STRIPES; k++) {
+        stripe_t *s = atomic_load_explicit(&nh->s[k], memory_order_acquire);
+        if (s) {
+            pthread_mutex_lock(&s->mtx);
+            stripe_set_clock(s, nh->now_ns);
+            pthread_mutex_unlock(&s->mtx);
+        }
+    }
+    pthread_mutex_unlock(&nh->mtx);
+}
+
+/* The stripe of a slot, made on its first use (stripe 0 when out of memory). */
+static stripe_t *stripe_of(promc__native_t *nh, unsigned slot)
+{
+    unsigned k = slot & (STRIPES - 1);
+    stripe_t *s = atomic_load_explicit(&nh->s[k], memory_order_acquire);
+    if (__builtin_expect(s != NULL, 1))
+        return s;
+    pthread_mutex_lock(&nh->mtx);
+    s = atomic_load_explicit(&nh->s[k], memory_order_acquire);
+    if (!s && (s = stripe_new(nh)) != NULL)
+        atomic_store_explicit(&nh->s[k], s, memory_order_release);
+    pthread_mutex_unlock(&nh->mtx);
+    return s ? s : atomic_load_explicit(&nh->s[0], memory_order_acquire);
+}
+
+void promc__native_observe(promc__native_t *nh, double v)
+{
+    unsigned slot = promc__slot();
+    stripe_observe(stripe_of(nh, slot), v, slot);
+}
+
+uint64_t promc__native_count(const promc__native_t *nh)
+{
+    uint64_t n = 0;
+    for (int k = 0; k < STRIPES; k++) {
+        stripe_t *s = atomic_load_explicit(&((promc__native_t *)nh)->s[k], memory_order_acquire);
+        if (s)
+            n += stripe_count(s);
+    }
+    return n;
+}
+
+double promc__native_sum(const promc__native_t *nh)
+{
+    double sum = 0;
+    for (int k = 0; k < STRIPES; k++) {
+        stripe_t *s = atomic_load_explicit(&((promc__native_t *)nh)->s[k], memory_order_acquire);
+        if (s)
+            sum += stripe_sum(s);
+    }
+    return sum;
+}
+
+typedef struct kc {
+    int32_t key;
+    uint64_t count;
+} kc_t;
+
+static int cmp_kc(const void *a, const void *b)
+{
+    int32_t x = ((const kc_t *)a)->key, y = ((const kc_t *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* Appends a stripe's buckets of one side, at the merged schema and zero threshold, to *v; false
+ * when out of memory. */
+static bool gather_side(const promc__native_side_snap_t *side, int32_t from_schema, int32_t schema,
+                        double zt, uint64_t *zero, kc_t **v, size_t *n, size_t *cap)
+{
+    int32_t key = 0;
+    int64_t count = 0;
+    size_t d = 0;
+    for (size_t i = 0; i < side->n_spans; i++) {
+        key += side->spans[i].offset;
+        for (uint32_t j = 0; j < side->spans[i].length; j++, key++) {
+            count += side->deltas[d++];
+            if (count <= 0)
+                continue;
+            int32_t k = key;
+            for (int32_t s = from_schema; s > schema; s--) { /* as a halving of the width */
+                if (k > 0)
+                    k++;
+                k /= 2;
+            }
+            if (le_of(k, schema) <= zt) {
+                *zero += (uint64_t)count;
+                continue;
+            }
+            if (*n == *cap) {
+                size_t c = *cap ? *cap * 2 : 64;
+                kc_t *nv = promc__realloc(*v, c * sizeof *nv);
+                if (!nv)
+                    return false;
+                *v = nv;
+                *cap = c;
+            }
+            (*v)[(*n)++] = (kc_t){k, (uint64_t)count};
+        }
+    }
+    return true;
+}
+
+/* The merged buckets of one side as spans and deltas (client_golang's makeBuckets rule). */
+static bool side_from(kc_t *v, size_t n, promc__native_side_snap_t *out)
+{
+    qsort(v, n, sizeof *v, cmp_kc);
+    spans_ctx_t x = {.s = out, .first = true};
+    for (size_t i = 0; i < n && !x.oom;) {
+        int32_t key = v[i].key;
+        _Atomic int64_t c;
+        uint64_t total = 0;
+        for (; i < n && v[i].key == key; i++)
+            total += v[i].count;
+        atomic_init(&c, (int64_t)total);
+        span_visit(&x, key, &c, NULL, 0);
+    }
+    return !x.oom;
+}
+
+int promc__native_snapshot(promc__native_t *nh, promc__native_snap_t *out)
+{
+    promc__native_snap_t parts[STRIPES];
+    size_t np = 0, used = 0, last_used = 0;
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < STRIPES && !rc; k++) {
+        stripe_t *s = atomic_load_explicit(&nh->s[k], memory_order_acquire);
+        if (!s)
+            continue;
+        rc = stripe_snapshot(s, &parts[np]);
+        if (parts[np].count) {
+            used++;
+            last_used = np;
+        }
+        np++;
+    }
+    if (rc || used <= 1) {
+        /* One stripe observed into (always so for one thread): its reading as it is. */
+        size_t keep = used ? last_used : 0;
+        for (size_t i = 0; i < np; i++)
+            if (i != keep)
+                promc__native_snap_free(&parts[i]);
+        if (np)
+            *out = parts[keep];
+        return rc;
+    }
+    /* Several: the lowest schema and the widest zero bucket of them, as a reduction makes them. */
+    out->classic = promc__calloc(nh->bound_count, sizeof *out->classic);
+    kc_t *pos = NULL, *neg = NULL;
+    size_t npos = 0, cpos = 0, nneg = 0, cneg = 0;
+    bool ok = out->classic != NULL;
+    out->schema = parts[0].schema;
+    out->zero_threshold = parts[0].zero_threshold;
+    for (size_t i = 0; i < np; i++) {
+        if (!parts[i].count)
+            continue;
+        if (parts[i].schema < out->schema)
+            out->schema = parts[i].schema;
+        if (parts[i].zero_threshold > out->zero_threshold)
+            out->zero_threshold = parts[i].zero_threshold;
+    }
+    for (size_t i = 0; i < np && ok; i++) {
+        const promc__native_snap_t *p = &parts[i];
+        out->count += p->count;
+        out->sum += p->sum;
+        out->zero_count += p->zero_count;
+        for (size_t b = 0; b < nh->bound_count; b++)
+            out->classic[b] += p->classic[b];
+        ok = gather_side(&p->pos, p->schema, out->schema, out->zero_threshold, &out->zero_count,
+                         &pos, &npos, &cpos) &&
+             gather_side(&p->neg, p->schema, out->schema, out->zero_threshold, &out->zero_count,
+                         &neg, &nneg, &cneg);
+    }
+    ok = ok && side_from(pos, npos, &out->pos) && side_from(neg, nneg, &out->neg);
+    promc__free(pos);
+    promc__free(neg);
+    for (size_t i = 0; i < np; i++)
+        promc__native_snap_free(&parts[i]);
+    return ok ? 0 : PROMC_ENOMEM;
 }

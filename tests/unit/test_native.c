@@ -189,6 +189,73 @@ static void whole_range(void)
     promc_registry_free(r);
 }
 
+/* Two threads alive together (so in different stripes) observe halves of a set of values; the
+ * merged reading must equal that of one histogram that got them all on one thread. */
+typedef struct half_arg {
+    promc_histogram_t *h;
+    int parity;
+    pthread_barrier_t *b;
+} half_arg_t;
+
+static double half_value(int i)
+{
+    return ldexp(1.0 + (i % 97) / 97.0, (i % 23) - 11) * (i % 5 == 0 ? -1 : 1);
+}
+
+static void *half(void *p)
+{
+    half_arg_t *a = p;
+    for (int i = a->parity; i < 4000; i += 2)
+        promc_histogram_observe(a->h, half_value(i));
+    pthread_barrier_wait(a->b); /* both alive until both are done */
+    return NULL;
+}
+
+static bool same_side(const promc__native_side_snap_t *x, const promc__native_side_snap_t *y)
+{
+    if (x->n_spans != y->n_spans || x->n_deltas != y->n_deltas)
+        return false;
+    for (size_t i = 0; i < x->n_spans; i++)
+        if (x->spans[i].offset != y->spans[i].offset || x->spans[i].length != y->spans[i].length)
+            return false;
+    return memcmp(x->deltas, y->deltas, x->n_deltas * sizeof x->deltas[0]) == 0;
+}
+
+static void stripes_merge(void)
+{
+    promc_registry_t *r = fresh();
+    REQUIRE(r != NULL);
+    promc_histogram_t *two, *one;
+    promc_metric_opts_t o = {
+        .name = "two", .help = "T.", .registry = r, .native_bucket_factor = 1.1};
+    REQUIRE_RC(promc_histogram_new(&two, &o), 0);
+    o.name = "one";
+    REQUIRE_RC(promc_histogram_new(&one, &o), 0);
+    for (int i = 0; i < 4000; i++)
+        promc_histogram_observe(one, half_value(i));
+    pthread_barrier_t b;
+    pthread_barrier_init(&b, NULL, 2);
+    half_arg_t a0 = {two, 0, &b}, a1 = {two, 1, &b};
+    pthread_t t0, t1;
+    REQUIRE(pthread_create(&t0, NULL, half, &a0) == 0);
+    REQUIRE(pthread_create(&t1, NULL, half, &a1) == 0);
+    pthread_join(t0, NULL);
+    pthread_join(t1, NULL);
+    pthread_barrier_destroy(&b);
+    promc__native_snap_t x, y;
+    reading(two, &x);
+    reading(one, &y);
+    CHECK(x.count == 4000 && y.count == 4000);
+    CHECK(x.schema == y.schema && x.zero_count == y.zero_count);
+    CHECK(same_side(&x.pos, &y.pos) && same_side(&x.neg, &y.neg));
+    CHECK(fabs(x.sum - y.sum) <= 1e-9 * fabs(y.sum));
+    promc__native_snap_free(&x);
+    promc__native_snap_free(&y);
+    promc_histogram_free(two);
+    promc_histogram_free(one);
+    promc_registry_free(r);
+}
+
 static promc_histogram_t *race_h;
 static atomic_bool race_stop;
 
@@ -256,7 +323,8 @@ static void concurrent_observers(void)
 }
 
 static const check_case_t cases[] = {CHECK_CASE(options), CHECK_CASE(reset_rule),
-                                     CHECK_CASE(whole_range), CHECK_CASE(concurrent_observers)};
+                                     CHECK_CASE(whole_range), CHECK_CASE(stripes_merge),
+                                     CHECK_CASE(concurrent_observers)};
 
 int main(int argc, char **argv)
 {
