@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs="gcc make cmake pkg-config libevent-dev zlib1g-dev libcurl4-openssl-dev libssl-dev
   libyaml-dev libcrypt-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   golang-github-prometheus-client-model-dev"
-test_pkgs="python3 python3-prometheus-client prometheus curl jq wrk chromium valgrind clang
+test_pkgs="python3 python3-prometheus-client python3-protobuf prometheus curl jq wrk chromium valgrind clang
   libclang-rt-14-dev clang-format musl-tools podman buildah runc catatonit mmdebstrap yamllint
   python3-yaml python3-kubernetes iproute2 procps locales binutils prometheus-node-exporter
   libmicrohttpd-dev prometheus-pushgateway openssl dpkg-dev debhelper lintian golang-go

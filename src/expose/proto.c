@@ -351,6 +351,13 @@ static pb_metric_t *cur_metric(promc__writer_t *w)
     return m;
 }
 
+/* Unix microseconds as a Timestamp: whole seconds rounded down, nanoseconds in [0, 1e9). */
+static void set_timestamp(Google__Protobuf__Timestamp *ts, int64_t us)
+{
+    ts->seconds = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    ts->nanos = (int32_t)((us - ts->seconds * 1000000) * 1000);
+}
+
 /* An exemplar from its snapshot: the label text is name="escaped value" pairs joined by commas
  * (exemplar.c), unescaped here. */
 static Io__Prometheus__Client__Exemplar *make_exemplar(promc__writer_t *w,
@@ -403,8 +410,7 @@ static Io__Prometheus__Client__Exemplar *make_exemplar(promc__writer_t *w,
     e->label = lp;
     e->has_value = true;
     e->value = x->value;
-    ts->seconds = x->ts_us >= 0 ? x->ts_us / 1000000 : -((-x->ts_us + 999999) / 1000000);
-    ts->nanos = (int32_t)((x->ts_us - ts->seconds * 1000000) * 1000);
+    set_timestamp(ts, x->ts_us);
     e->timestamp = ts;
     return e;
 }
@@ -413,8 +419,7 @@ static Io__Prometheus__Client__Exemplar *make_exemplar(promc__writer_t *w,
 static void set_created(promc__writer_t *w, ProtobufCMessage *msg, unsigned field, int64_t us)
 {
     Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-    ts.seconds = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
-    ts.nanos = (int32_t)((us - ts.seconds * 1000000) * 1000);
+    set_timestamp(&ts, us);
     size_t n = protobuf_c_message_get_packed_size(&ts.base); /* at most 22: one length byte */
     ProtobufCMessageUnknownField *u = arena_alloc(w, sizeof *u);
     uint8_t *data = arena_alloc(w, n + 1);
